@@ -1,0 +1,6 @@
+"""Readers: one streaming iterator per source format, each yielding :class:`twin.records.Building`.
+
+Every reader has the signature ``read_xxx(path, *, options: ReaderOptions, report: Report, source: str)
+-> Iterator[Building]``. Records come out in the source's CRS (``Building.crs``); unreadable files raise
+:class:`twin.errors.SourceError`, single broken features are skipped into the report.
+"""
