@@ -1,0 +1,210 @@
+"""OpenStreetMap buildings from OSM XML (``.osm``, ``.osm.gz``, ``.osm.bz2``) and PBF (``.osm.pbf``).
+
+pyosmium streams the file and assembles areas: closed ways and ``type=multipolygon`` relations become
+polygons with holes, node locations held in osmium's own index (C++), never in Python lists. Only ways and
+relations tagged ``building`` or ``building:part`` reach Python.
+
+Building parts (OSM Simple 3D Buildings): where ``building:part`` areas lie inside a ``building`` outline,
+the parts are drawn and the outline is not (``report.count("outline_replaced_by_parts")``); the parts get
+``parent`` = the outline's id and inherit its address, name, usage and year where they have none.
+
+Memory trade-off: deciding containment needs every outline and every part, and in an OSM file parts may
+come after their outline (ways before relations), so this module keeps the footprints (shapely polygons
+plus a small properties dict per building, roughly 1 KB for a typical house) of the whole file until the
+end, then yields. A city of a million buildings therefore needs about 1 GB; split larger regions into
+extracts. Node coordinates are not kept beyond osmium's location index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import osmium
+import shapely
+from osmium.filter import EntityFilter, KeyFilter
+from osmium.osm import AREA, RELATION, WAY
+from shapely.geometry import MultiPolygon, Polygon
+
+from twin.errors import SourceError
+from twin.read.footprints import clean_footprint
+from twin.read.osmtags import building_attributes, building_kind
+from twin.records import Building, ReaderOptions
+from twin.report import Report
+
+#: OSM coordinates are WGS 84 longitude/latitude.
+OSM_CRS = "EPSG:4326"
+#: Properties a part takes from its outline when it has none of its own.
+INHERITED = ("address", "name", "usage", "year")
+
+
+def make_building(
+    feature_id: str,
+    geometry: Polygon | MultiPolygon,
+    tags: Mapping[str, str],
+    *,
+    crs: str,
+    source: str,
+    options: ReaderOptions,
+    report: Report,
+) -> Building:
+    """One :class:`Building` from an OSM feature's polygon(s) and tags (heights, roof, metadata)."""
+    attrs = building_attributes(tags, feature_id, options=options, report=report)
+    return Building(
+        id=feature_id,
+        source=source,
+        crs=crs,
+        footprint=geometry,
+        base=attrs.base,
+        height=attrs.height,
+        roof=attrs.roof,
+        properties=attrs.properties,
+    )
+
+
+def resolve_parts(buildings: Iterable[tuple[Building, bool]], report: Report) -> Iterator[Building]:
+    """Replace outlines that contain ``building:part`` areas by those parts.
+
+    buildings : (building, is_part) in file order
+    Yields the buildings in the same order, less the replaced outlines; each part inside an outline gets
+    ``parent`` = the outline's id and the outline's :data:`INHERITED` properties it lacks. A part lies
+    inside an outline when its representative point does; inside several (nested outlines), the smallest
+    outline is its parent.
+    """
+    items = list(buildings)
+    part_index = [i for i, (_, is_part) in enumerate(items) if is_part]
+    outline_index = [i for i, (_, is_part) in enumerate(items) if not is_part]
+    if not part_index or not outline_index:
+        yield from (b for b, _ in items)
+        return
+
+    outlines = [items[i][0].footprint for i in outline_index]
+    tree = shapely.STRtree(outlines)
+    points = [items[i][0].footprint.representative_point() for i in part_index]  # type: ignore[union-attr]
+    which_part, which_outline = tree.query(points, predicate="within")
+    areas = shapely.area(np.asarray(outlines, dtype=object))
+
+    # For each part, the smallest outline around it.
+    parent_of: dict[int, int] = {}
+    for p, o in zip(which_part.tolist(), which_outline.tolist(), strict=True):
+        if p not in parent_of or areas[o] < areas[parent_of[p]]:
+            parent_of[p] = o
+    replaced = {outline_index[o] for o in parent_of.values()}
+    report.count("outline_replaced_by_parts", len(replaced))
+
+    parent_at = {part_index[p]: outline_index[o] for p, o in parent_of.items()}
+    for i, (building, _) in enumerate(items):
+        if i in replaced:
+            continue
+        if i in parent_at:
+            outline = items[parent_at[i]][0]
+            properties = dict(building.properties)
+            for key in INHERITED:
+                if key in outline.properties and properties.get(key) in (None, "", "yes"):
+                    properties[key] = outline.properties[key]
+            building = dataclasses.replace(building, parent=outline.id, properties=properties)
+        yield building
+
+
+def _area_geometry(area: osmium.osm.Area) -> Polygon | MultiPolygon:
+    """The polygon(s) of an osmium area (rings closed, lon/lat)."""
+    polygons = []
+    for outer in area.outer_rings():
+        shell = [(n.lon, n.lat) for n in outer]
+        holes = [[(n.lon, n.lat) for n in inner] for inner in area.inner_rings(outer)]
+        polygons.append(Polygon(shell, holes))
+    return polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+
+
+def _objects(processor: osmium.FileProcessor, path: Path) -> Iterator[Any]:
+    """The processor's objects, with osmium's read errors turned into :class:`SourceError`."""
+    iterator = iter(processor)
+    while True:
+        try:
+            obj = next(iterator)
+        except StopIteration:
+            return
+        except (RuntimeError, OSError, ValueError) as err:
+            raise SourceError(f"cannot read OSM file {path}: {err}") from err
+        yield obj
+
+
+def read_osm(
+    path: str | os.PathLike[str], *, options: ReaderOptions, report: Report, source: str = ""
+) -> Iterator[Building]:
+    """Buildings and building parts of an OSM XML or PBF file, in EPSG:4326.
+
+    Ids are ``"way/<id>"`` and ``"relation/<id>"`` (multipolygons). Building ways that are not closed,
+    and areas osmium cannot assemble (missing nodes at the edge of an extract, broken rings), are skipped
+    into the report; everything that is not a building is ignored without a word.
+
+    Raises :class:`SourceError` when the file is missing, truncated or not OSM data (on the first
+    ``next()``: the whole file is read before the first building comes out, see the module docstring).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"OSM file not found: {path}")
+    source = source or path.name
+    keys = ("building", "building:part")
+    try:
+        processor = (
+            osmium.FileProcessor(str(path))
+            .with_areas(KeyFilter(*keys))
+            .with_filter(EntityFilter(WAY | RELATION | AREA))
+            .with_filter(KeyFilter(*keys))
+        )
+    except (RuntimeError, OSError, ValueError) as err:
+        raise SourceError(f"cannot open OSM file {path}: {err}") from err
+
+    # Ids of building ways and multipolygons still waiting for their area: whatever is left at the end
+    # osmium could not assemble, and is reported.
+    pending_ways: set[int] = set()
+    pending_relations: set[int] = set()
+    buildings: list[tuple[Building, bool]] = []
+    for obj in _objects(processor, path):
+        if obj.is_way():
+            if building_kind(obj.tags) is None:
+                continue
+            if obj.is_closed():
+                pending_ways.add(obj.id)
+            else:
+                report.skip(f"way/{obj.id}", "unclosed way")
+            continue
+        if obj.is_relation():
+            if obj.tags.get("type") == "multipolygon" and building_kind(obj.tags) is not None:
+                pending_relations.add(obj.id)
+            continue
+        # An area: from a closed way or a multipolygon relation.
+        kind = building_kind(obj.tags)
+        if kind is None:
+            continue
+        if obj.from_way():
+            feature_id = f"way/{obj.orig_id()}"
+            pending_ways.discard(obj.orig_id())
+        else:
+            feature_id = f"relation/{obj.orig_id()}"
+            pending_relations.discard(obj.orig_id())
+        try:
+            geometry = _area_geometry(obj)
+        except osmium.InvalidLocationError:
+            report.skip(feature_id, "missing node locations")
+            continue
+        footprint, problem = clean_footprint(geometry)
+        if footprint is None:
+            report.skip(feature_id, problem)
+            continue
+        tags = {tag.k: tag.v for tag in obj.tags}
+        building = make_building(
+            feature_id, footprint, tags, crs=OSM_CRS, source=source, options=options, report=report
+        )
+        buildings.append((building, kind == "part"))
+
+    for way_id in sorted(pending_ways):
+        report.skip(f"way/{way_id}", "area not assembled")
+    for relation_id in sorted(pending_relations):
+        report.skip(f"relation/{relation_id}", "multipolygon not assembled")
+    yield from resolve_parts(buildings, report)
