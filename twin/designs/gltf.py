@@ -1,0 +1,40 @@
+"""glTF 2.0 / GLB designs: trimesh reads them with materials and textures, after their references are checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import trimesh
+
+from twin.errors import DesignError
+
+from .load import RawDesign, check_uri, gltf_json
+
+
+def read_gltf(path: Path, fmt: str) -> RawDesign:
+    """Read a .gltf or .glb design (metres, Y up, as the spec says).
+
+    Every buffer and image URI must be a ``data:`` URI or a file beside the design: a design that fetches
+    from ``http:`` or reads ``file:`` paths is refused before trimesh opens anything.
+    """
+    doc = gltf_json(path, fmt)
+    for kind in ("buffers", "images"):
+        items = doc.get(kind, [])
+        if not isinstance(items, list):
+            raise DesignError(f"{path.name}: glTF '{kind}' is not a list")
+        for i, item in enumerate(items):
+            uri = item.get("uri") if isinstance(item, dict) else None
+            if isinstance(uri, str):
+                check_uri(uri, path.parent, f"{path.name}: {kind}[{i}]")
+    try:
+        scene = trimesh.load_scene(str(path), file_type=fmt)
+    except DesignError:
+        raise
+    except Exception as exc:  # trimesh raises anything from KeyError to struct.error on broken files
+        raise DesignError(f"{path.name}: unreadable glTF: {exc}") from exc
+    parts: dict[str, dict[str, Any]] = {}
+    for node in scene.graph.nodes_geometry:
+        _, geom_name = scene.graph[node]
+        parts[node] = {"id": node, "name": str(geom_name), "usage": "", "storey": ""}
+    return RawDesign(scene=scene, parts=parts, up_axis="Y", unit_scale=1.0)
