@@ -36,5 +36,6 @@ def read_gltf(path: Path, fmt: str) -> RawDesign:
     parts: dict[str, dict[str, Any]] = {}
     for node in scene.graph.nodes_geometry:
         _, geom_name = scene.graph[node]
-        parts[node] = {"id": node, "name": str(geom_name), "usage": "", "storey": ""}
+        # The geometry name is stable across loads (node names get random suffixes when repeated).
+        parts[node] = {"id": str(geom_name), "name": str(geom_name), "usage": "", "storey": ""}
     return RawDesign(scene=scene, parts=parts, up_axis="Y", unit_scale=1.0)

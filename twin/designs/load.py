@@ -186,13 +186,19 @@ def _bake(
             raise DesignError(f"{label}: part {node!r} has NaN or infinite coordinates")
         mesh = geom.copy()
         mesh.apply_transform(to_local @ np.asarray(transform, dtype=np.float64))
-        out.add_geometry(mesh, node_name=node, geom_name=node)
         meta = dict(parts.get(node, {}))
         meta.setdefault("id", node)
         meta.setdefault("name", node)
         meta.setdefault("usage", "")
         meta.setdefault("storey", "")
-        out_parts[node] = meta
+        # Name nodes by the part's stable id (trimesh invents random suffixes for repeated glTF names).
+        name = str(meta["id"])
+        k = 1
+        while name in out_parts:
+            name = f"{meta['id']}#{k}"
+            k += 1
+        out.add_geometry(mesh, node_name=name, geom_name=name)
+        out_parts[name] = meta
     return out, out_parts
 
 

@@ -1,0 +1,253 @@
+"""IFC designs (IFC2X3, IFC4, IFC4X3) through IfcOpenShell: tessellated products with their metadata, storeys,
+space areas, and the file's own georeference (IfcMapConversion/IfcProjectedCRS or IfcSite RefLatitude/…).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.geom
+import ifcopenshell.util.element
+import ifcopenshell.util.unit
+import numpy as np
+import trimesh
+from trimesh.visual.material import PBRMaterial
+
+from twin.errors import DesignError
+
+from .load import RawDesign
+from .model import FileGeoref, Storey
+
+#: Classes not drawn: spaces are invisible volumes, openings are subtracted already, and the site's own
+#: geometry is terrain, which the scene already has (and which would hide the streets around the plot).
+EXCLUDE = ("IfcSpace", "IfcOpeningElement", "IfcSite", "IfcAnnotation", "IfcGrid")
+
+
+def read_ifc(path: Path) -> RawDesign:
+    """Tessellate every product of an IFC file in world coordinates (metres, Z up, the project's frame).
+
+    Each product becomes one mesh per surface style (so materials survive), named ``"<GlobalId>"`` or
+    ``"<GlobalId>#<k>"``; every mesh keeps its product's GlobalId, class, name and storey.
+    """
+    try:
+        f = ifcopenshell.open(str(path))
+    except Exception as exc:  # IfcOpenShell raises its own and plain errors on broken STEP
+        raise DesignError(f"{path.name}: unreadable IFC: {exc}") from exc
+    settings = ifcopenshell.geom.settings()
+    # World coordinates: every product placed in the project frame, in metres (IfcOpenShell converts units).
+    settings.set("use-world-coords", True)
+    scene = trimesh.Scene()
+    parts: dict[str, dict[str, Any]] = {}
+    materials: dict[tuple[float, ...], PBRMaterial] = {}
+    try:
+        iterator = ifcopenshell.geom.iterator(settings, f, 1, exclude=list(EXCLUDE))
+        ok = iterator.initialize()
+    except Exception as exc:
+        raise DesignError(f"{path.name}: IFC geometry cannot be processed: {exc}") from exc
+    while ok:
+        shape = iterator.get()
+        _add_shape(f, shape, scene, parts, materials)
+        ok = iterator.next()
+    unit = float(ifcopenshell.util.unit.calculate_unit_scale(f))
+    storeys, space_area = _storeys(f, unit)
+    return RawDesign(
+        scene=scene,
+        parts=parts,
+        up_axis="Z",
+        unit_scale=1.0,  # IfcOpenShell already wrote metres
+        units_fixed=True,
+        georef=georef_of(f, unit),
+        storeys=storeys,
+        space_area=space_area,
+    )
+
+
+def _add_shape(
+    f: ifcopenshell.file,
+    shape: Any,
+    scene: trimesh.Scene,
+    parts: dict[str, dict[str, Any]],
+    materials: dict[tuple[float, ...], PBRMaterial],
+) -> None:
+    geom = shape.geometry
+    vertices = np.asarray(geom.verts, dtype=np.float64).reshape(-1, 3)
+    faces = np.asarray(geom.faces, dtype=np.int64).reshape(-1, 3)
+    if len(faces) == 0:
+        return
+    product = f.by_id(shape.id)
+    container = ifcopenshell.util.element.get_container(product)
+    meta = {
+        "id": str(shape.guid),
+        "name": str(shape.name or ""),
+        "usage": str(shape.type),
+        "storey": str(getattr(container, "Name", "") or "") if container is not None else "",
+    }
+    material_ids = np.asarray(geom.material_ids, dtype=np.int64)
+    styles = list(geom.materials)
+    if len(material_ids) != len(faces) or not styles:
+        material_ids = np.full(len(faces), -1)
+    for k, mid in enumerate(np.unique(material_ids)):
+        sel = faces[material_ids == mid]
+        used, inverse = np.unique(sel, return_inverse=True)
+        mesh = trimesh.Trimesh(vertices[used], inverse.reshape(-1, 3), process=False)
+        style = styles[mid] if 0 <= mid < len(styles) else None
+        mesh.visual = trimesh.visual.TextureVisuals(material=_material(style, materials))
+        node = meta["id"] if k == 0 else f"{meta['id']}#{k}"
+        scene.add_geometry(mesh, node_name=node, geom_name=node)
+        parts[node] = dict(meta)
+
+
+def _material(style: Any, cache: dict[tuple[float, ...], PBRMaterial]) -> PBRMaterial:
+    """A glTF PBR material from an IFC surface style (diffuse colour and transparency), shared by colour."""
+    rgba = (0.8, 0.8, 0.8, 1.0)
+    if style is not None:
+        try:
+            r, g, b = (float(c) for c in style.diffuse.components)
+            t = float(style.transparency)
+            alpha = 1.0 - t if math.isfinite(t) else 1.0
+            rgba = (r, g, b, min(max(alpha, 0.05), 1.0))
+        except Exception:  # styles without a diffuse colour keep the default grey
+            pass
+    key = tuple(round(c, 4) for c in rgba)
+    if key not in cache:
+        cache[key] = PBRMaterial(
+            name=f"ifc-{len(cache)}",
+            baseColorFactor=np.array([round(c * 255) for c in key], dtype=np.uint8),
+            metallicFactor=0.0,
+            roughnessFactor=0.9,
+            alphaMode="BLEND" if key[3] < 1.0 else "OPAQUE",
+            doubleSided=True,
+        )
+    return cache[key]
+
+
+def _quantity(element: Any, names: tuple[str, ...]) -> float | None:
+    """The first of ``names`` found in the element's quantity sets (e.g. BaseQuantities.GrossFloorArea)."""
+    qsets = ifcopenshell.util.element.get_psets(element, qtos_only=True)
+    for qset in qsets.values():
+        for name in names:
+            value = qset.get(name)
+            if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+                return float(value)
+    return None
+
+
+def _storeys(f: ifcopenshell.file, unit: float) -> tuple[tuple[Storey, ...], float | None]:
+    """Storeys (lowest first) with their gross floor area, and the total IfcSpace area.
+
+    A storey's area comes from its own quantities, else from the sum of its spaces.
+    """
+    space_total = 0.0
+    per_storey: dict[int, float] = {}
+    spaces = f.by_type("IfcSpace")
+    for space in spaces:
+        area = _quantity(space, ("GrossFloorArea", "NetFloorArea"))
+        if area is None:
+            continue
+        space_total += area
+        container = ifcopenshell.util.element.get_aggregate(space) or ifcopenshell.util.element.get_container(
+            space
+        )
+        if container is not None:
+            per_storey[container.id()] = per_storey.get(container.id(), 0.0) + area
+    storeys = []
+    for st in f.by_type("IfcBuildingStorey"):
+        area = _quantity(st, ("GrossFloorArea", "NetFloorArea")) or per_storey.get(st.id())
+        elevation = float(st.Elevation) * unit if st.Elevation is not None else 0.0
+        storeys.append(Storey(str(st.Name or ""), elevation, area))
+    storeys.sort(key=lambda s: s.elevation)
+    return tuple(storeys), (space_total if space_total > 0 else None)
+
+
+def _dms(value: Any) -> float | None:
+    """IFC compound plane angle (degrees, minutes, seconds[, millionths]) → decimal degrees."""
+    if not value:
+        return None
+    parts = [float(v) for v in value] + [0.0] * (4 - len(value))
+    sign = -1.0 if any(p < 0 for p in parts) else 1.0
+    d, m, s, u = (abs(p) for p in parts[:4])
+    return sign * (d + m / 60.0 + (s + u / 1e6) / 3600.0)
+
+
+def georef_of(f: ifcopenshell.file, unit: float) -> FileGeoref | None:
+    """The file's own georeference, in the issue's order: IfcMapConversion, else IfcSite RefLatitude/…."""
+    if f.schema != "IFC2X3":
+        for conv in f.by_type("IfcMapConversion"):
+            ref = _map_conversion(conv, unit)
+            if ref is not None:
+                return ref
+    sites = f.by_type("IfcSite")
+    for site in sites:
+        lat, lon = _dms(site.RefLatitude), _dms(site.RefLongitude)
+        if lat is None or lon is None:
+            continue
+        height = float(site.RefElevation) * unit if site.RefElevation is not None else 0.0
+        return FileGeoref(route="site", lon=lon, lat=lat, height=height, true_north=_true_north(f))
+    return None
+
+
+def _true_north(f: ifcopenshell.file) -> tuple[float, float] | None:
+    for ctx in f.by_type("IfcGeometricRepresentationContext"):
+        if ctx.is_a("IfcGeometricRepresentationSubContext") or ctx.ContextType not in ("Model", None):
+            continue
+        tn = ctx.TrueNorth
+        if tn is not None and tn.DirectionRatios and len(tn.DirectionRatios) >= 2:
+            x, y = (float(v) for v in tn.DirectionRatios[:2])
+            if math.hypot(x, y) > 0:
+                return (x, y)
+    return None
+
+
+def _map_conversion(conv: Any, unit: float) -> FileGeoref | None:
+    """Read an IfcMapConversion to metres.
+
+    IFC4 says ``Scale`` converts project length units to map units. Files often give ``Scale`` = 1 with
+    millimetre projects; a resulting scale far from 1 is taken as that mistake and replaced by 1 (noted).
+    """
+    target = conv.TargetCRS
+    if target is None or not target.is_a("IfcProjectedCRS") or not target.Name:
+        return None
+    map_unit = 1.0
+    if getattr(target, "MapUnit", None) is not None:
+        map_unit = _si(target.MapUnit)
+    notes: list[str] = []
+    file_scale = float(conv.Scale) if conv.Scale is not None else None
+    # Map metres per local metre.
+    scale = 1.0 if file_scale is None else file_scale * map_unit / unit
+    if not 0.5 < scale < 2.0:
+        notes.append(f"IfcMapConversion.Scale {file_scale} taken as 1 (does not match the project's units)")
+        scale = 1.0
+    x_axis = None
+    if conv.XAxisAbscissa is not None and conv.XAxisOrdinate is not None:
+        x_axis = (float(conv.XAxisAbscissa), float(conv.XAxisOrdinate))
+    return FileGeoref(
+        route="map_conversion",
+        crs=_crs_name(str(target.Name)),
+        easting=float(conv.Eastings) * map_unit,
+        northing=float(conv.Northings) * map_unit,
+        height=float(conv.OrthogonalHeight) * map_unit,
+        x_axis=x_axis,
+        scale=scale,
+        notes=tuple(notes),
+    )
+
+
+def _si(unit_entity: Any) -> float:
+    """Metres per map unit of an IfcNamedUnit (SI with prefix, or a conversion-based unit such as foot)."""
+    if unit_entity.is_a("IfcSIUnit"):
+        return float(ifcopenshell.util.unit.get_prefix_multiplier(unit_entity.Prefix))
+    factor = getattr(unit_entity, "ConversionFactor", None)
+    if factor is not None:
+        return float(factor.ValueComponent.wrappedValue) * _si(factor.UnitComponent)
+    return 1.0
+
+
+def _crs_name(name: str) -> str:
+    """``"EPSG:25832"`` from the names files use: ``"EPSG:25832"``, ``"epsg 25832"``, ``"25832"``."""
+    digits = "".join(ch for ch in name if ch.isdigit())
+    if name.strip().isdigit() or (name.upper().startswith("EPSG") and digits):
+        return f"EPSG:{digits}"
+    return name
