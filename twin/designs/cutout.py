@@ -1,0 +1,119 @@
+"""A design's site in the working CRS, and which existing buildings it removes.
+
+A building is removed when at least ``threshold`` of its footprint area lies inside the site; smaller
+overlaps are reported as partial so a planner can redraw the site. Geometry only, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.strtree import STRtree
+
+from twin.crs import transform_points
+from twin.errors import DesignError
+from twin.records import Building
+
+from .metrics import footprint
+from .model import Design, Placement
+
+
+@dataclass(frozen=True, slots=True)
+class CutOut:
+    """The result of cutting a site out of the existing city.
+
+    removed : ids of buildings to leave out of the variant, in input order
+    partial : (id, share of its footprint inside the site) for buildings touched but kept, share in (0, 1)
+    """
+
+    removed: tuple[str, ...]
+    partial: tuple[tuple[str, float], ...]
+
+
+def site_polygon(design: Design, placement: Placement, buffer: float = 2.0) -> Polygon:
+    """The design's footprint placed in the working CRS, buffered by ``buffer`` metres, as one polygon.
+
+    Parts that do not touch are joined by their convex hull (a site is one plot).
+    """
+    local = footprint(design)
+    if local.is_empty:
+        raise DesignError(f"design {design.id!r} has no footprint to derive a site from")
+    m = placement.matrix
+
+    def to_world(xy: np.ndarray) -> np.ndarray:
+        return xy @ m[:2, :2].T + m[:2, 3]
+
+    placed = shapely.transform(local, to_world).buffer(buffer, join_style="mitre")
+    if isinstance(placed, MultiPolygon):
+        placed = placed.convex_hull
+    if not isinstance(placed, Polygon) or placed.is_empty:
+        raise DesignError(f"design {design.id!r}: the site polygon is empty")
+    return Polygon(placed.exterior)
+
+
+def given_site(ring: Sequence[Sequence[float]] | np.ndarray, working_crs: str, site_crs: str | None = None) -> Polygon:
+    """A site given as a ring of [x, y] pairs, in ``site_crs`` or the working CRS.
+
+    Without ``site_crs``, a ring whose values all look like degrees (|x| ≤ 180, |y| ≤ 90) is taken as
+    lon/lat, anything else as working CRS coordinates (no projected city coordinate is that small).
+    """
+    pts = np.asarray(ring, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or not np.all(np.isfinite(pts)):
+        raise DesignError("a site needs at least 3 finite [x, y] points")
+    if site_crs is None and np.all(np.abs(pts[:, 0]) <= 180.0) and np.all(np.abs(pts[:, 1]) <= 90.0):
+        site_crs = "EPSG:4326"
+    if site_crs is not None:
+        pts = transform_points(pts, site_crs, working_crs)
+    poly = shapely.make_valid(Polygon(pts))
+    if isinstance(poly, MultiPolygon):
+        poly = max(poly.geoms, key=lambda g: g.area)
+    if not isinstance(poly, Polygon) or poly.area <= 0:
+        raise DesignError("the site polygon has no area")
+    return poly
+
+
+def _outline(building: Building) -> Polygon | MultiPolygon | None:
+    """A building's footprint, or for surface models without one, the hull of its surfaces seen from above."""
+    if building.footprint is not None and not building.footprint.is_empty:
+        return building.footprint
+    if building.surfaces:
+        pts = np.concatenate([s.exterior[:, :2] for s in building.surfaces])
+        hull = shapely.MultiPoint(pts).convex_hull
+        if isinstance(hull, Polygon) and hull.area > 0:
+            return hull
+    return None
+
+
+def cut_out(buildings: Iterable[Building], site: Polygon, threshold: float = 0.5) -> CutOut:
+    """Which buildings (working CRS) a site removes: those with ≥ ``threshold`` of their area inside it.
+
+    A building part (``parent`` set) goes with its parent: when a parent is removed, so are its parts.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise DesignError(f"cut-out threshold {threshold} must be in (0, 1]")
+    items = [(b, _outline(b)) for b in buildings]
+    items = [(b, g) for b, g in items if g is not None and g.area > 0]
+    if not items:
+        return CutOut((), ())
+    tree = STRtree([g for _, g in items])
+    prepared = shapely.prepared.prep(site)
+    removed: list[str] = []
+    partial: list[tuple[str, float]] = []
+    for index in sorted(tree.query(site, predicate="intersects")):
+        b, g = items[int(index)]
+        share = 1.0 if prepared.contains(g) else float(g.intersection(site).area / g.area)
+        if share >= threshold:
+            removed.append(b.id)
+        elif share > 1e-9:
+            partial.append((b.id, round(share, 4)))
+    gone = set(removed)
+    for b, _ in items:
+        if b.parent in gone and b.id not in gone:
+            removed.append(b.id)
+            gone.add(b.id)
+    partial = [(i, s) for i, s in partial if i not in gone]
+    return CutOut(tuple(removed), tuple(partial))

@@ -1,0 +1,174 @@
+"""Design metrics a planner compares variants by: footprint area, height, volume, storeys, gross floor area —
+and the same for the existing buildings a design replaces.
+
+Geometry only, no I/O. Areas and volumes are true metres (the design's own frame × its anchor scale), not grid
+metres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from twin.records import Building
+
+from .model import Design, Placement
+
+#: Metres per storey, to estimate storeys (and so floor area) of designs and buildings that do not say.
+LEVEL_HEIGHT = 3.0
+
+
+def footprint(design: Design) -> Polygon | MultiPolygon:
+    """The union of the design's triangles seen from above, in local metres (Z-up frame).
+
+    Vertical faces are left out (they cover no area); tiny gaps between parts are closed with a 1 cm buffer.
+    """
+    tris = []
+    for mesh in design.meshes().values():
+        v = mesh.vertices[mesh.faces][:, :, :2]
+        cross = (v[:, 1, 0] - v[:, 0, 0]) * (v[:, 2, 1] - v[:, 0, 1]) - (v[:, 1, 1] - v[:, 0, 1]) * (
+            v[:, 2, 0] - v[:, 0, 0]
+        )
+        tris.append(v[np.abs(cross) > 1e-8])
+    pts = np.concatenate(tris) if tris else np.zeros((0, 3, 2))
+    if len(pts) == 0:
+        return Polygon()
+    polys = shapely.polygons(np.concatenate([pts, pts[:, :1]], axis=1))
+    merged = shapely.union_all(shapely.buffer(polys, 0.01, quad_segs=1)).buffer(-0.01, quad_segs=1)
+    return merged if isinstance(merged, Polygon | MultiPolygon) else Polygon()
+
+
+def _heightfield_volume(design: Design, cells: int = 120, block: int = 12) -> float:
+    """Volume under the design's highest surface above its lowest point, on a grid of cell centres.
+
+    This is the gross (enclosed) volume of a building whose parts are walls and slabs rather than one
+    closed shell. Each cell takes the highest triangle above its centre. The grid is walked in blocks of
+    ``block`` x ``block`` cells, each against only the triangles whose bounding box touches it.
+    """
+    lo, hi = design.bounds
+    size = max(float(max(hi[0] - lo[0], hi[1] - lo[1])) / cells, 0.05)
+    xs = np.arange(lo[0] + size / 2, hi[0], size)
+    ys = np.arange(lo[1] + size / 2, hi[1], size)
+    tris = np.concatenate([m.vertices[m.faces] for m in design.meshes().values()])
+    a, b, c = tris[:, 0], tris[:, 1], tris[:, 2]
+    det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+    keep = np.abs(det) > 1e-10
+    a, b, c, det = a[keep], b[keep], c[keep], det[keep]
+    tmin = np.minimum(np.minimum(a, b), c)[:, :2]
+    tmax = np.maximum(np.maximum(a, b), c)[:, :2]
+    total = 0.0
+    for i in range(0, len(xs), block):
+        for j in range(0, len(ys), block):
+            bx, by = xs[i : i + block], ys[j : j + block]
+            near = (
+                (tmax[:, 0] >= bx[0]) & (tmin[:, 0] <= bx[-1]) & (tmax[:, 1] >= by[0]) & (tmin[:, 1] <= by[-1])
+            )
+            if not near.any():
+                continue
+            gx, gy = np.meshgrid(bx, by, indexing="ij")
+            p = np.column_stack([gx.ravel(), gy.ravel()])
+            sa, sb, sc, sd = a[near], b[near], c[near], det[near]
+            dx = p[None, :, 0] - sc[:, None, 0]
+            dy = p[None, :, 1] - sc[:, None, 1]
+            w1 = ((sb[:, None, 1] - sc[:, None, 1]) * dx + (sc[:, None, 0] - sb[:, None, 0]) * dy) / sd[:, None]
+            w2 = ((sc[:, None, 1] - sa[:, None, 1]) * dx + (sa[:, None, 0] - sc[:, None, 0]) * dy) / sd[:, None]
+            w3 = 1.0 - w1 - w2
+            inside = (w1 >= 0) & (w2 >= 0) & (w3 >= 0)
+            z = w1 * sa[:, None, 2] + w2 * sb[:, None, 2] + w3 * sc[:, None, 2]
+            top = np.where(inside, z, -np.inf).max(axis=0)
+            covered = np.isfinite(top)
+            total += float(np.sum(top[covered] - lo[2]))
+    return total * size * size
+
+
+def metrics(design: Design, placement: Placement | None = None) -> dict[str, Any]:
+    """Footprint area (m²), height (m), volume (m³), storeys and gross floor area (m²) of a design.
+
+    volume : the merged mesh's volume when it is one closed (watertight) shell (``volume_source`` =
+        ``"mesh"``); otherwise the volume under its highest surface (``"heightfield"``), which is what a
+        building's gross volume means when its parts are walls and slabs
+    gross_floor_area : IFC storey quantities (``gfa_source`` = ``"ifc_storeys"``), else IfcSpace areas
+        (``"ifc_spaces"``), else footprint × storeys (``"estimate"``)
+    With a placement: the anchor scale applies, and ``base_z``/``top_z`` give the working heights.
+    """
+    import trimesh
+
+    scale = float(placement.matrix[2, 2]) if placement is not None else 1.0
+    lo, hi = design.bounds
+    height = float(hi[2] - lo[2]) * scale
+    area = float(footprint(design).area) * scale * scale
+    merged = trimesh.util.concatenate(list(design.meshes().values()))
+    if isinstance(merged, trimesh.Trimesh) and merged.is_watertight and merged.volume > 0:
+        volume, volume_source = float(merged.volume) * scale**3, "mesh"
+    else:
+        volume, volume_source = _heightfield_volume(design) * scale**3, "heightfield"
+    if design.storeys:
+        storeys, storeys_source = len(design.storeys), "ifc"
+    else:
+        storeys, storeys_source = max(1, round(height / LEVEL_HEIGHT)), "estimate"
+    storey_areas = [s.gross_floor_area for s in design.storeys]
+    if storey_areas and all(a is not None for a in storey_areas):
+        gfa, gfa_source = float(sum(a for a in storey_areas if a is not None)) * scale**2, "ifc_storeys"
+    elif design.space_area is not None:
+        gfa, gfa_source = design.space_area * scale**2, "ifc_spaces"
+    else:
+        gfa, gfa_source = area * storeys, "estimate"
+    out: dict[str, Any] = {
+        "footprint_area": round(area, 2),
+        "height": round(height, 3),
+        "volume": round(volume, 1),
+        "volume_source": volume_source,
+        "storeys": storeys,
+        "storeys_source": storeys_source,
+        "gross_floor_area": round(gfa, 1),
+        "gfa_source": gfa_source,
+        "parts": len(design.parts),
+        "triangles": design.triangle_count,
+    }
+    if placement is not None:
+        z = placement.apply(np.array([[0.0, 0.0, lo[2]], [0.0, 0.0, hi[2]]]))[:, 2]
+        out["base_z"], out["top_z"] = round(float(z[0]), 3), round(float(z[1]), 3)
+    return out
+
+
+def building_metrics(building: Building, level_height: float = LEVEL_HEIGHT) -> dict[str, float]:
+    """Footprint area, height, volume = area × (height − base) and GFA = area × levels of one building.
+
+    Surface models (CityGML) measure their height from their surfaces' z range. Levels come from the
+    ``levels`` property, else from the height at ``level_height`` per storey.
+    """
+    area = float(building.footprint.area) if building.footprint is not None else 0.0
+    if building.surfaces:
+        zs = np.concatenate([s.exterior[:, 2] for s in building.surfaces])
+        tall = float(zs.max() - zs.min())
+    else:
+        tall = max(float(building.height or 0.0) - float(building.base), 0.0)
+    levels = building.properties.get("levels")
+    if not isinstance(levels, int | float) or levels <= 0:
+        levels = max(1, round(tall / level_height)) if tall > 0 else 0
+    return {"footprint_area": area, "height": tall, "volume": area * tall, "gross_floor_area": area * levels}
+
+
+def metrics_delta(design_metrics: dict[str, Any], removed_buildings: Iterable[Building]) -> dict[str, Any]:
+    """Compare a design (or the sum of a variant's designs) with the existing buildings it replaces.
+
+    returns ``{"removed": {count, footprint_area, height (max), volume, gross_floor_area},
+    "delta": {footprint_area, height, volume, gross_floor_area}}``; a delta is design minus removed.
+    """
+    removed = [building_metrics(b) for b in removed_buildings]
+    totals = {
+        "count": len(removed),
+        "footprint_area": round(sum(r["footprint_area"] for r in removed), 2),
+        "height": round(max((r["height"] for r in removed), default=0.0), 3),
+        "volume": round(sum(r["volume"] for r in removed), 1),
+        "gross_floor_area": round(sum(r["gross_floor_area"] for r in removed), 1),
+    }
+    delta = {
+        key: round(float(design_metrics.get(key, 0.0)) - float(totals[key]), 3)
+        for key in ("footprint_area", "height", "volume", "gross_floor_area")
+    }
+    return {"removed": totals, "delta": delta}
