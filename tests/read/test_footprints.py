@@ -65,8 +65,11 @@ def test_geopackage_footprints_match_geojson() -> None:
 
 def test_ids_without_id_attribute() -> None:
     options = ReaderOptions(height_attribute="hoehe")
-    assert sorted(read(GPKG, options), key=int) == [str(i) for i in range(1, 11)]  # GeoPackage fid
-    assert "0" in read(GEOJSON, options)  # feature index (the features have no "id")
+    # GeoPackage fid / feature index (the GeoJSON features have no "id"), prefixed by the source name.
+    assert sorted(read(GPKG, options)) == sorted(f"hamburg_footprints.gpkg/{i}" for i in range(1, 11))
+    assert "hamburg_footprints_25832.geojson/0" in read(GEOJSON, options)
+    named = read_footprints(GPKG, options=options, report=Report(), source="alkis")
+    assert next(iter(named)).id == "alkis/1"
 
 
 def test_without_height_attribute_all_heights_default() -> None:
@@ -91,7 +94,7 @@ def test_geojson_without_crs_member_is_wgs84(tmp_path: Path) -> None:
     }
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     (b,) = read_footprints(path, options=ReaderOptions(height_attribute="h"), report=Report())
-    assert (b.id, b.crs, b.height) == ("7", "EPSG:4326", 12.0)
+    assert (b.id, b.crs, b.height) == ("plain.geojson/7", "EPSG:4326", 12.0)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -263,3 +264,25 @@ def test_resolve_parts_picks_smallest_outline_and_inherits() -> None:
     assert out["tower"].properties == {"usage": "yes", "address": "Street 1"}
     assert out["lonely"].parent is None
     assert report.counts["outline_replaced_by_parts"] == 1
+
+
+def test_geojson_ids_from_properties(tmp_path: Path) -> None:
+    def feature(properties: dict[str, object], **extra: object) -> dict[str, object]:
+        geometry = box(9.0, 53.0, 9.0001, 53.0001).__geo_interface__
+        return {"type": "Feature", "properties": properties, "geometry": geometry, **extra}
+
+    features = [
+        feature({"@id": "way/5", "building": "yes"}),  # osmtogeojson / overpass turbo
+        feature({"type": "way", "id": 6, "tags": {"building": "house", "height": "7"}}),  # nested tags
+        feature({"building": "yes"}),  # no id at all
+        feature({"building": "yes"}, id="relation/8"),
+        {"type": "Feature", "properties": {"building": "yes"}, "geometry": {"type": "Point", "coordinates": [9, 53]}},
+        feature({"highway": "service"}),
+    ]
+    path = tmp_path / "export.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report = Report()
+    buildings = read(path, report)
+    assert list(buildings) == ["way/5", "way/6", "export.geojson/2", "relation/8"]
+    assert buildings["way/6"].height == 7.0
+    assert report.skipped == {"no polygonal geometry": 1}

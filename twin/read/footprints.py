@@ -1,8 +1,8 @@
 """Generic building footprints: GeoJSON and GeoPackage polygons with a height attribute.
 
 The attribute that holds the height is named by ``ReaderOptions.height_attribute`` (e.g. ``"hoehe"``),
-the one that holds a stable id by ``ReaderOptions.id_attribute``; without it the id is the GeoJSON
-feature ``id`` or the GeoPackage row id, else the feature's index in the file.
+the one that holds a stable id by ``ReaderOptions.id_attribute``; without it the id is
+``"<source>/<GeoJSON feature id or GeoPackage row id>"``, else ``"<source>/<index in the file>"``.
 
 CRS: GeoJSON's (legacy) ``crs`` member, else EPSG:4326 (RFC 7946); GeoPackage's ``gpkg_spatial_ref_sys``;
 ``ReaderOptions.crs`` overrides both.
@@ -146,18 +146,21 @@ def _building(
             properties[key] = kind(value)
         except (TypeError, ValueError):
             report.repair(feature_id, f"bad {key} attribute")
-    return Building(
-        id=feature_id, source=source, crs=crs, footprint=footprint, height=height, properties=properties
-    )
+    return Building(id=feature_id, source=source, crs=crs, footprint=footprint, height=height, properties=properties)
 
 
-def _feature_id(attributes: Mapping[str, Any], fallback: Any, index: int, options: ReaderOptions) -> str:
+def _feature_id(attributes: Mapping[str, Any], fallback: Any, index: int, options: ReaderOptions, prefix: str) -> str:
+    """The id attribute's value; else ``prefix`` + the file's own id (feature id, row id) or the index.
+
+    File-local ids get the source name as prefix: ids must be unique across all sources of a scene and
+    two footprint files both have a feature 1.
+    """
     if options.id_attribute is not None and attributes.get(options.id_attribute) not in (None, ""):
         return str(attributes[options.id_attribute])
-    return str(fallback) if fallback not in (None, "") else str(index)
+    return prefix + (str(fallback) if fallback not in (None, "") else str(index))
 
 
-def _geojson_features(path: Path, options: ReaderOptions) -> tuple[str, Iterator[tuple[str, Any, dict]]]:
+def _geojson_features(path: Path, options: ReaderOptions, source: str) -> tuple[str, Iterator[tuple[str, Any, dict]]]:
     try:
         with path.open("rb") as f:
             data = json.load(f)
@@ -181,7 +184,7 @@ def _geojson_features(path: Path, options: ReaderOptions) -> tuple[str, Iterator
         for index, item in enumerate(features):
             feature = item if isinstance(item, dict) else {}
             attributes = feature.get("properties") or {}
-            fid = _feature_id(attributes, feature.get("id"), index, options)
+            fid = _feature_id(attributes, feature.get("id"), index, options, f"{source}/")
             try:
                 geometry = shape(feature["geometry"]) if feature.get("geometry") else None
             except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
@@ -193,8 +196,7 @@ def _geojson_features(path: Path, options: ReaderOptions) -> tuple[str, Iterator
 
 def _gpkg_crs(db: sqlite3.Connection, srs_id: int, path: Path) -> str:
     row = db.execute(
-        "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys "
-        "WHERE srs_id = ?",
+        "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
         (srs_id,),
     ).fetchone()
     if row is None:
@@ -210,7 +212,7 @@ def _gpkg_crs(db: sqlite3.Connection, srs_id: int, path: Path) -> str:
 
 
 def _gpkg_features(
-    path: Path, options: ReaderOptions, report: Report
+    path: Path, options: ReaderOptions, report: Report, source: str
 ) -> Iterator[tuple[str, str, Any, dict]]:
     """(crs, id, geometry, attributes) of every row of every feature table, streamed from sqlite."""
     try:
@@ -226,13 +228,13 @@ def _gpkg_features(
             crs = options.crs or _gpkg_crs(db, srs_id, path)
             info = db.execute(f'PRAGMA table_info("{table}")').fetchall()
             pk = next((c[1] for c in info if c[5]), None)
-            prefix = f"{table}/" if len(layers) > 1 else ""
+            prefix = f"{source}/{table}/" if len(layers) > 1 else f"{source}/"
             cursor = db.execute(f'SELECT * FROM "{table}"')
             names = [d[0] for d in cursor.description]
             for index, row in enumerate(cursor):
                 attributes = dict(zip(names, row, strict=True))
                 blob = attributes.pop(column)
-                fid = prefix + _feature_id(attributes, attributes.get(pk) if pk else None, index, options)
+                fid = _feature_id(attributes, attributes.get(pk) if pk else None, index, options, prefix)
                 try:
                     geometry = parse_gpkg_geometry(blob) if blob is not None else None
                 except (ValueError, GEOSException, struct.error):
@@ -261,18 +263,14 @@ def read_footprints(
     source = source or path.name
     suffix = path.suffix.lower()
     if suffix in (".geojson", ".json"):
-        crs, features = _geojson_features(path, options)
+        crs, features = _geojson_features(path, options, source)
         for fid, geometry, attributes in features:
-            building = _building(
-                fid, geometry, attributes, crs=crs, source=source, options=options, report=report
-            )
+            building = _building(fid, geometry, attributes, crs=crs, source=source, options=options, report=report)
             if building is not None:
                 yield building
     elif suffix == ".gpkg":
-        for crs, fid, geometry, attributes in _gpkg_features(path, options, report):
-            building = _building(
-                fid, geometry, attributes, crs=crs, source=source, options=options, report=report
-            )
+        for crs, fid, geometry, attributes in _gpkg_features(path, options, report, source):
+            building = _building(fid, geometry, attributes, crs=crs, source=source, options=options, report=report)
             if building is not None:
                 yield building
     else:

@@ -35,16 +35,17 @@ def _tags(properties: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in source.items() if v is not None and not isinstance(v, dict | list)}
 
 
-def _osm_id(feature: Mapping[str, Any], properties: Mapping[str, Any], index: int) -> str:
-    """``"way/123"`` from the feature id or the ``@id``/``id`` property; ``"feature/<index>"`` else."""
+def _osm_id(feature: Mapping[str, Any], properties: Mapping[str, Any], index: int, source: str) -> str:
+    """``"way/123"`` from the feature id or the ``@id``/``id`` property; ``"<source>/<index>"`` else."""
     for value in (feature.get("id"), properties.get("@id"), properties.get("id")):
         if isinstance(value, str) and "/" in value:
             return value
     # osmtogeojson-style "@type" + numeric id.
-    kind, number = properties.get("@type") or properties.get("type"), properties.get("@id", feature.get("id"))
-    if kind in ("way", "relation", "node") and isinstance(number, int | str) and str(number).isdigit():
-        return f"{kind}/{number}"
-    return f"feature/{index}"
+    kind = properties.get("@type") or properties.get("type")
+    for number in (properties.get("@id"), properties.get("id"), feature.get("id")):
+        if kind in ("way", "relation", "node") and isinstance(number, int | str) and str(number).isdigit():
+            return f"{kind}/{number}"
+    return f"{source}/{index}"
 
 
 def read_osm_geojson(
@@ -77,7 +78,7 @@ def read_osm_geojson(
         kind = building_kind(tags)
         if kind is None:
             continue
-        feature_id = _osm_id(feature, properties, index)
+        feature_id = _osm_id(feature, properties, index, source)
         try:
             geometry = shape(feature["geometry"]) if feature.get("geometry") else None
         except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
