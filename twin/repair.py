@@ -30,9 +30,7 @@ def _polygonal(geom: BaseGeometry) -> Polygon | MultiPolygon | None:
     """The polygonal parts of ``geom`` (make_valid can return collections with lines and points)."""
     if isinstance(geom, Polygon | MultiPolygon):
         return geom if not geom.is_empty else None
-    parts = [
-        g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon) and not g.is_empty
-    ]
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon) and not g.is_empty]
     if not parts:
         return None
     merged = shapely.union_all(parts)

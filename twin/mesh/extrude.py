@@ -34,9 +34,7 @@ def _walls(ring: np.ndarray, base: float, tops: np.ndarray) -> Mesh:
     pos, normal = pos[keep], normal[keep]
     m = len(pos)
     base_idx = (np.arange(m, dtype=np.uint32) * 4)[:, None]
-    tris = np.concatenate(
-        [base_idx + np.array([0, 1, 2], np.uint32), base_idx + np.array([0, 2, 3], np.uint32)]
-    )
+    tris = np.concatenate([base_idx + np.array([0, 1, 2], np.uint32), base_idx + np.array([0, 2, 3], np.uint32)])
     return Mesh(
         pos.reshape(-1, 3),
         np.repeat(normal, 4, axis=0),
@@ -52,9 +50,7 @@ def _cap(rings: list[np.ndarray], z: np.ndarray | float, up: bool, color: tuple[
         tris = tris[:, ::-1]
     pos = np.column_stack([verts2, np.broadcast_to(z, len(verts2))])
     normal = np.tile(np.array([0, 0, 1 if up else -1], np.float32), (len(pos), 1))
-    return Mesh(
-        pos, normal, np.ascontiguousarray(tris, np.uint32), np.tile(np.array(color, np.uint8), (len(pos), 1))
-    )
+    return Mesh(pos, normal, np.ascontiguousarray(tris, np.uint32), np.tile(np.array(color, np.uint8), (len(pos), 1)))
 
 
 def _sloped_roof(rings: list[np.ndarray], planes: RoofPlanes, top: float, height: float) -> Mesh:
@@ -71,9 +67,7 @@ def _sloped_roof(rings: list[np.ndarray], planes: RoofPlanes, top: float, height
         i: [
             (
                 planes.weights[i] - planes.weights[j],
-                planes.offsets[i]
-                - planes.offsets[j]
-                - planes.centre @ (planes.weights[i] - planes.weights[j]),
+                planes.offsets[i] - planes.offsets[j] - planes.centre @ (planes.weights[i] - planes.weights[j]),
             )
             for j in range(k)
             if j != i
@@ -102,9 +96,7 @@ def _sloped_roof(rings: list[np.ndarray], planes: RoofPlanes, top: float, height
             # Fan the convex piece; drop slivers (a triangle touching this region only along a crease).
             fan = np.array([[0, j, j + 1] for j in range(1, len(piece) - 1)], np.uint32)
             p0, p1, p2 = piece[fan[:, 0]], piece[fan[:, 1]], piece[fan[:, 2]]
-            cross = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (
-                p2[:, 0] - p0[:, 0]
-            )
+            cross = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (p2[:, 0] - p0[:, 0])
             fan = fan[np.abs(cross) > 1e-12]
             if not len(fan):
                 continue

@@ -60,9 +60,7 @@ def newell_normal(points: np.ndarray) -> np.ndarray:
     return n / length if length > 0 else n
 
 
-def triangulate_planar(
-    exterior: np.ndarray, holes: Sequence[np.ndarray] = ()
-) -> tuple[np.ndarray, np.ndarray]:
+def triangulate_planar(exterior: np.ndarray, holes: Sequence[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray]:
     """Triangulate a planar 3D polygon; triangles wind like the exterior ring (right-hand rule).
 
     exterior : (k, 3) float64 not closed; holes : (j, 3) float64 each

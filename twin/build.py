@@ -1,0 +1,479 @@
+"""The build pipeline: scene manifest → 3D Tiles folder (see docs/architecture.md for the layout).
+
+``build_scene`` is the one entry point, called by ``twin build`` and by the server's build jobs. Stages:
+read (streaming) → project → repair → partition (quadtree) → mesh + encode per tile (all cores) →
+variants (designs, cut-outs) → tileset.json per variant → scene.json. Files are written through
+:mod:`twin.store`: blobs first, then tilesets and scene.json by atomic rename, so a crash leaves the previous
+build intact.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from . import __version__
+from .crs import Frame, parse_crs, project_building, transformer, utm_crs_for
+from .encode.glb import MeshBatch, encode_glb
+from .encode.metadata import building_table
+from .encode.tileset import Box, Tile, Tileset
+from .errors import BuildError, TwinError
+from .incremental import State, fingerprint, load_state, save_state
+from .mesh import concatenate, mesh_building
+from .records import Building
+from .repair import repair_building
+from .report import Report
+from .scene import Scene, read_source
+from .store import write_blob, write_json_atomic
+from .tile import TileNode, build_quadtree
+
+Progress = Callable[[str, float], None]
+Cancel = Callable[[], bool]
+
+
+class Cancelled(BuildError):
+    """The build was cancelled by its caller."""
+
+
+@dataclass
+class TileContent:
+    """What encoding one tile produced. lo, hi : (3,) float64 in the root frame."""
+
+    key: str
+    uri: str
+    size: int
+    lo: np.ndarray
+    hi: np.ndarray
+    triangles: int
+    features: int
+    report: Report = field(default_factory=Report)
+
+
+@dataclass
+class BuildResult:
+    """A finished build: its report, the scene.json data, and where it was written."""
+
+    report: Report
+    scene_info: dict[str, Any]
+    out: Path
+
+
+def _noop(stage: str, fraction: float) -> None:
+    return None
+
+
+# -- read, project, repair -------------------------------------------------------------------------------------
+
+
+def collect_buildings(scene: Scene, report: Report, cancel: Cancel | None = None) -> tuple[list[Building], str]:
+    """Read every source, project into the working CRS and repair; returns the buildings and the CRS.
+
+    Without a CRS in the manifest the working CRS is the UTM zone of the first building read.
+    """
+    crs = scene.crs
+    if crs is not None:
+        parsed = parse_crs(crs)
+        if not parsed.is_projected:
+            raise BuildError(f"working CRS {crs} is not projected (metres are needed)")
+    out: list[Building] = []
+    seen: set[str] = set()
+    for source in scene.sources:
+        options = source.options
+        for i, raw in enumerate(read_source(source, report)):
+            report.count("read")
+            if cancel is not None and i % 2000 == 0 and cancel():
+                raise Cancelled("build cancelled")
+            if raw.id in seen:
+                report.skip(raw.id, "duplicate id")
+                continue
+            seen.add(raw.id)
+            try:
+                if crs is None:
+                    crs = _crs_from(raw)
+                building = project_building(raw, crs)
+            except (TwinError, ValueError) as exc:
+                report.skip(raw.id, f"cannot project: {type(exc).__name__}")
+                continue
+            repaired = repair_building(building, options, report)
+            if repaired is not None:
+                out.append(repaired)
+    if not out or crs is None:
+        raise BuildError(f"scene {scene.id!r}: no usable buildings in {', '.join(str(s.path) for s in scene.sources)}")
+    return out, crs
+
+
+def _crs_from(building: Building) -> str:
+    """The UTM working CRS around a building (from its footprint or its first surface point)."""
+    if building.footprint is not None:
+        x, y = shapely.get_coordinates(building.footprint)[0]
+    else:
+        x, y = building.surfaces[0].exterior[0][:2]
+    lon, lat = transformer(building.crs, "EPSG:4326").transform(x, y)
+    return utm_crs_for(lon, lat)
+
+
+# -- per-building tiling measures --------------------------------------------------------------------------------
+
+
+def building_measures(buildings: Sequence[Building]) -> dict[str, np.ndarray]:
+    """Arrays for tiling: centroid (n, 2), importance, size, weight (estimated triangles), z range."""
+    n = len(buildings)
+    centroid = np.zeros((n, 2))
+    area = np.zeros(n)
+    extent = np.zeros(n)
+    zlo, zhi = np.zeros(n), np.zeros(n)
+    weight = np.zeros(n)
+    for i, b in enumerate(buildings):
+        if b.surfaces:
+            pts = np.concatenate([s.exterior for s in b.surfaces])
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            centroid[i] = (lo[:2] + hi[:2]) / 2.0
+            area[i] = b.footprint.area if b.footprint is not None else float(np.prod(hi[:2] - lo[:2]))
+            extent[i] = float(np.hypot(*(hi[:2] - lo[:2])))
+            zlo[i], zhi[i] = lo[2], hi[2]
+            weight[i] = sum(len(s.exterior) + sum(len(h) for h in s.holes) - 2 for s in b.surfaces)
+        else:
+            fp = b.footprint
+            assert fp is not None
+            c = fp.centroid
+            centroid[i] = (c.x, c.y)
+            area[i] = fp.area
+            minx, miny, maxx, maxy = fp.bounds
+            extent[i] = float(np.hypot(maxx - minx, maxy - miny))
+            zlo[i], zhi[i] = b.base, b.height or 0.0
+            # walls (2 per ring edge) + floor and roof (about one each per ring point), more for pitched roofs
+            nverts = shapely.get_num_coordinates(fp)
+            weight[i] = nverts * (4 if b.roof.shape == "flat" else 6)
+    height = zhi - zlo
+    return {
+        "centroid": centroid,
+        "importance": area * np.maximum(height, 1.0),
+        "size": np.maximum(extent, height),
+        "weight": np.maximum(weight, 1.0),
+        "zlo": zlo,
+        "zhi": zhi,
+    }
+
+
+# -- encoding tiles (runs in worker processes) -------------------------------------------------------------------
+
+# Set before the worker pool forks, so workers read buildings without pickling them.
+_SHARED: dict[str, Any] = {}
+
+
+def property_row(b: Building) -> dict[str, Any]:
+    """The building's row of the property table (the contract in docs/architecture.md)."""
+    p = b.properties
+    height = p.get("measured_height", b.height)
+    return {
+        "id": b.id,
+        "source": b.source,
+        "height": float(height) if height is not None else 0.0,
+        "levels": p.get("levels"),
+        "roof_shape": p.get("roof_shape_tag") or b.roof.shape,
+        "address": p.get("address"),
+        "name": p.get("name"),
+        "usage": p.get("usage"),
+        "year": None if p.get("year") is None else str(p.get("year")),
+    }
+
+
+def encode_tile(
+    key: str, buildings: Sequence[Building], frame: Frame, blob_dir: Path, compress: bool = True
+) -> TileContent | None:
+    """Mesh and encode one tile's buildings and store the glb blob; ``None`` if nothing could be meshed."""
+    report = Report()
+    meshes, rows = [], []
+    for b in buildings:
+        try:
+            mesh = mesh_building(b)
+        except Exception as exc:  # one broken building must not stop the tile; the reason goes to the report
+            report.skip(b.id, f"meshing failed: {type(exc).__name__}")
+            continue
+        if mesh.triangle_count == 0:
+            report.skip(b.id, "no triangles")
+            continue
+        meshes.append(mesh)
+        rows.append(property_row(b))
+    if not meshes:
+        return None
+    mesh, owner = concatenate(meshes)
+    local = frame.exact_local(mesh.positions)
+    batch = MeshBatch(local, mesh.normals, mesh.indices, owner, mesh.colors)
+    glb = encode_glb(batch, building_table(rows), compress=compress)
+    uri = write_blob(blob_dir, glb)
+    report.count("written", len(rows))
+    return TileContent(key, uri, len(glb), local.min(axis=0), local.max(axis=0), mesh.triangle_count, len(rows), report)
+
+
+def _encode_shared(task: tuple[str, np.ndarray, tuple[str, ...]]) -> TileContent | None:
+    key, members, drop = task
+    buildings = [b for b in (_SHARED["buildings"][i] for i in members) if b.id not in drop]
+    return encode_tile(key, buildings, _SHARED["frame"], _SHARED["blob_dir"], _SHARED["compress"])
+
+
+def encode_tiles(
+    tasks: list[tuple[str, np.ndarray, tuple[str, ...]]],
+    buildings: Sequence[Building],
+    frame: Frame,
+    blob_dir: Path,
+    *,
+    jobs: int,
+    compress: bool = True,
+    progress: Progress = _noop,
+    cancel: Cancel | None = None,
+    stage: str = "tiles",
+) -> dict[str, TileContent]:
+    """Encode tiles (key, member indices, ids to leave out) on ``jobs`` processes; key → content."""
+    _SHARED.update(buildings=buildings, frame=frame, blob_dir=blob_dir, compress=compress)
+    results: dict[str, TileContent] = {}
+    try:
+        if jobs <= 1 or len(tasks) <= 1:
+            for done, task in enumerate(tasks, 1):
+                if cancel is not None and cancel():
+                    raise Cancelled("build cancelled")
+                content = _encode_shared(task)
+                if content is not None:
+                    results[content.key] = content
+                progress(stage, done / len(tasks))
+            return results
+        # fork: workers inherit the buildings; only keys and indices are pickled.
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            # Heavy tiles first, so the last straggler is small.
+            order = sorted(tasks, key=lambda t: -len(t[1]))
+            for done, content in enumerate(pool.map(_encode_shared, order, chunksize=1), 1):
+                if cancel is not None and cancel():
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise Cancelled("build cancelled")
+                if content is not None:
+                    results[content.key] = content
+                progress(stage, done / len(tasks))
+        return results
+    finally:
+        _SHARED.clear()
+
+
+# -- tileset assembly --------------------------------------------------------------------------------------------
+
+
+def assemble(
+    node: TileNode,
+    contents: dict[str, TileContent],
+    uri_prefix: str,
+) -> Tile | None:
+    """The tile tree for a quadtree node (children first, so boxes enclose all descendants)."""
+    children = [t for t in (assemble(c, contents, uri_prefix) for c in node.children) if t is not None]
+    content = contents.get(node.key)
+    box: Box | None = Box(content.lo, content.hi) if content is not None else None
+    for child in children:
+        box = child.box if box is None else box.union(child.box)
+    if box is None:
+        return None
+    return Tile(
+        box=box,
+        geometric_error=node.geometric_error if children else 0.0,
+        content_uri=uri_prefix + content.uri if content is not None else None,
+        refine="ADD",
+        children=children,
+    )
+
+
+def wrap_root(city: Tile, extra: Sequence[Tile], frame: Frame) -> Tileset:
+    """The tileset: an empty root with the scene's ENU→ECEF transform, over the city and design tiles."""
+    box = city.box
+    for t in extra:
+        box = box.union(t.box)
+    diagonal = float(np.linalg.norm(box.hi - box.lo))
+    city_error = max(city.geometric_error, max((c.geometric_error for c in city.children), default=0.0))
+    # The whole scene is one screen-filling object from far away: its error is its size.
+    root_error = max(diagonal / 4.0, city_error * 2.0, 1.0)
+    root = Tile(box=box, geometric_error=root_error, refine="ADD", transform=frame.matrix, children=[city, *extra])
+    return Tileset(root=root, geometric_error=root_error * 2.0)
+
+
+# -- the pipeline ------------------------------------------------------------------------------------------------
+
+
+def build_scene(
+    scene: Scene,
+    out: str | Path,
+    *,
+    blob_dir: Path | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    previous: Path | None = None,
+    compress: bool = True,
+    write_footprints: bool = True,
+    incremental: bool = True,
+) -> BuildResult:
+    """Build ``scene`` into the folder ``out`` (tileset.json, variants/, blobs/, scene.json, report.json).
+
+    blob_dir : where blobs go (default ``out/blobs``); URIs in tilesets are made relative to it
+    jobs : worker processes (default: all cores)
+    progress : called with (stage, fraction 0..1)
+    cancel : polled between tiles; returning True stops the build with :class:`Cancelled`
+    previous : an earlier build folder of the same scene, to reuse unchanged tiles (incremental rebuild)
+    write_footprints : also write buildings.geojson (lon/lat footprints, for the open-data API)
+    incremental : keep .cache/state.pickle so a later build with ``previous`` can reuse this one
+    """
+    from .variants import build_variants  # designs pull in heavy importers; load them only when building
+
+    started = time.perf_counter()
+    out = Path(out)
+    blob_dir = Path(blob_dir) if blob_dir is not None else out / "blobs"
+    jobs = jobs or os.cpu_count() or 1
+    progress = progress or _noop
+    report = Report()
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+    progress("read", 0.0)
+    state = load_state(previous, scene, blob_dir, compress) if previous is not None else None
+    if state is not None and state.buildings:
+        buildings, crs, frame, tree, contents = state.buildings, state.crs, state.frame, state.tree, state.contents
+        report.merge(state.report)
+        report.count("base_reused")
+    else:
+        buildings, crs = collect_buildings(scene, report, cancel)
+        progress("read", 1.0)
+        m = building_measures(buildings)
+        c = m["centroid"]
+        frame = Frame.from_bounds(crs, (c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()), scene.z0_height)
+        tree = build_quadtree(c, m["importance"], m["size"], m["weight"], budget=scene.tile_budget)
+        tasks = [(n.key, n.members, ()) for n in tree.walk() if len(n.members)]
+        contents = encode_tiles(
+            tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, progress=progress, cancel=cancel
+        )
+        base_report = Report()
+        for content in contents.values():
+            base_report.merge(content.report)
+        report.merge(base_report)
+        state = State(
+            fingerprint(scene, compress),
+            buildings,
+            crs,
+            frame,
+            tree,
+            contents,
+            base_report,
+            state.variants if state is not None else {},
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+    city = assemble(tree, contents, blob_prefix(out, blob_dir))
+    if city is None:
+        raise BuildError(f"scene {scene.id!r}: no building could be meshed")
+    tileset = wrap_root(city, [], frame)
+    tileset.tileset_version = build_id
+
+    progress("variants", 0.0)
+    variants_info = build_variants(
+        scene,
+        out,
+        blob_dir,
+        buildings,
+        frame,
+        tree,
+        contents,
+        report,
+        jobs=jobs,
+        compress=compress,
+        progress=progress,
+        cancel=cancel,
+        build_id=build_id,
+        cache=state.variants,
+    )
+
+    if write_footprints:
+        write_json_atomic(out / "buildings.geojson", footprints_geojson(buildings, frame))
+    if incremental:
+        save_state(out, state)
+
+    elapsed = time.perf_counter() - started
+    total_bytes = sum(c.size for c in contents.values())
+    report.info.update(
+        tiles=len(contents),
+        bytes=total_bytes,
+        bytes_per_building=round(total_bytes / max(report.counts["written"], 1), 1),
+        triangles=sum(c.triangles for c in contents.values()),
+        seconds=round(elapsed, 2),
+        buildings_per_second=round(report.counts["read"] / elapsed, 1) if elapsed > 0 else None,
+        jobs=jobs,
+        frame_residual_m=round(frame.residual, 4),
+    )
+    write_json_atomic(out / "report.json", report.to_dict())
+    write_json_atomic(out / "tileset.json", tileset.to_dict())
+    info = scene_info(scene, frame, buildings, variants_info, build_id)
+    write_json_atomic(out / "scene.json", info)
+    progress("done", 1.0)
+    return BuildResult(report, info, out)
+
+
+def blob_prefix(out: Path, blob_dir: Path) -> str:
+    """The relative URI prefix from ``out`` (where tileset.json is) to the blob folder."""
+    rel = os.path.relpath(blob_dir.resolve(), out.resolve()).replace(os.sep, "/")
+    return "" if rel == "." else rel + "/"
+
+
+def scene_info(
+    scene: Scene, frame: Frame, buildings: Sequence[Building], variants: list[dict[str, Any]], build_id: str
+) -> dict[str, Any]:
+    """The scene.json document (docs/architecture.md)."""
+    pts = np.array([b.footprint.bounds for b in buildings if b.footprint is not None])
+    if len(pts):
+        corners = np.array([[pts[:, 0].min(), pts[:, 1].min()], [pts[:, 2].max(), pts[:, 3].max()]])
+        ll = frame.to_lonlat(corners)
+        bounds = [round(float(v), 7) for v in (ll[0, 0], ll[0, 1], ll[1, 0], ll[1, 1])]
+    else:
+        bounds = [frame.lon, frame.lat, frame.lon, frame.lat]
+    return {
+        "id": scene.id,
+        "title": scene.title,
+        "crs": frame.crs,
+        "origin": {"lon": round(frame.lon, 8), "lat": round(frame.lat, 8), "height": frame.height},
+        "bounds": bounds,
+        "attribution": list(scene.attribution),
+        "licenses": list(scene.licenses),
+        "tileset": "tileset.json",
+        "variants": variants,
+        "buildings": len(buildings),
+        "build": {
+            "id": build_id,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "report": "report.json",
+            "generator": f"urban-twin {__version__}",
+        },
+    }
+
+
+def footprints_geojson(buildings: Sequence[Building], frame: Frame) -> dict[str, Any]:
+    """The buildings' footprints in lon/lat with their properties (for the server's open-data API)."""
+    tr = transformer(frame.crs, "EPSG:4326")
+
+    def lonlat(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.column_stack([x, y]), 7)
+
+    features = []
+    for b in buildings:
+        if b.footprint is None:
+            continue
+        geom = shapely.transform(b.footprint, lonlat)
+        props = {k: v for k, v in property_row(b).items() if v is not None}
+        props["base"] = round(float(b.base), 2)
+        features.append(
+            {"type": "Feature", "id": b.id, "properties": props, "geometry": shapely.geometry.mapping(geom)}
+        )
+    return {"type": "FeatureCollection", "features": features}

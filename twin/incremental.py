@@ -1,0 +1,77 @@
+"""Incremental rebuilds: keep a build's intermediate state so the next build redoes only what changed.
+
+A build folder keeps ``.cache/state.pickle``: the repaired buildings, frame, quadtree and tile contents of
+the existing city (valid while the sources and the settings that shape tiles are unchanged: the
+*fingerprint*), plus placed designs and variant tiles (keyed by the design file's bytes and placement, and by
+tile key + removed buildings). Adding, moving or removing a design then re-imports only that design and
+re-encodes only the tiles its site touches. The cache is a private file of one build folder: it is only ever
+read back by this same version of twin (the fingerprint includes the version), never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .crs import Frame
+from .records import Building
+from .report import Report
+from .scene import Scene
+from .store import write_atomic
+from .tile import TileNode
+
+CACHE_FILE = Path(".cache") / "state.pickle"
+
+
+@dataclass
+class State:
+    """What a later build can reuse."""
+
+    fingerprint: str
+    buildings: list[Building]
+    crs: str
+    frame: Frame
+    tree: TileNode
+    contents: dict[str, Any]
+    report: Report
+    variants: dict[str, Any] = field(default_factory=dict)
+
+
+def fingerprint(scene: Scene, compress: bool) -> str:
+    """A hash of everything that shapes the existing city's tiles."""
+    h = hashlib.sha256(f"{__version__}|{compress}|{scene.crs}|{scene.z0_height}|{scene.tile_budget}".encode())
+    for src in scene.sources:
+        st = src.path.stat()
+        h.update(f"{src.name}|{src.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{src.format}|{src.options}".encode())
+    return h.hexdigest()
+
+
+def load_state(previous: Path, scene: Scene, blob_dir: Path, compress: bool) -> State | None:
+    """The reusable state of an earlier build, or None if it is missing, stale, or its blobs are gone."""
+    path = Path(previous) / CACHE_FILE
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as f:
+            state = pickle.load(f)
+    except Exception:  # a damaged or foreign cache is simply not used
+        return None
+    if not isinstance(state, State):
+        return None
+    if state.fingerprint != fingerprint(scene, compress):
+        # Sources changed: designs may still be reused, tiles may not.
+        state.variants.pop("tiles", None)
+        state.buildings = []
+        return state
+    if not all((blob_dir / c.uri).exists() for c in state.contents.values()):
+        return None
+    return state
+
+
+def save_state(out: Path, state: State) -> None:
+    """Write the state next to the build (atomically, like everything else)."""
+    write_atomic(out / CACHE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,0 +1,252 @@
+"""Scene manifests: what a scene is made of (sources, CRS, defaults, attribution, variants).
+
+A manifest is ``scenes/<name>/scene.toml``; paths in it are relative to its folder::
+
+    id = "hamburg-eimsbuettel"
+    title = "Hamburg-Eimsbüttel"
+    crs = "EPSG:25832"              # working CRS (metres); default: the UTM zone of the data
+    z0_height = 40.0                # ellipsoidal height (m) of working z = 0 (ground of extruded buildings)
+    geoid_undulation = 39.5         # geoid above ellipsoid (m) here: turns normal heights (DHHN2016) ellipsoidal
+    attribution = ["© OpenStreetMap contributors"]
+    licenses = ["ODbL-1.0"]
+
+    [defaults]
+    height = 9.0                    # where a source gives no height (counted in the report)
+    level_height = 3.0
+    tile_budget = 60000             # estimated triangles per tile
+
+    [[sources]]
+    name = "osm"
+    path = "data/buildings.geojson"
+    format = "osm-geojson"          # optional: osm, osm-geojson, citygml, footprints (sniffed otherwise)
+
+    [[variants]]
+    id = "fzk-haus"
+    title = "FZK-Haus"
+    [[variants.designs]]           # see twin.designs.model.DesignSpec
+    file = "designs/AC20-FZK-Haus.ifc"
+    anchor = { lon = 9.956, lat = 53.576, elevation = 0.0, datum = "ground", heading = 20.0 }
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError, UnsupportedFormat
+from .records import Building, ReaderOptions
+from .report import Report
+
+FORMATS = ("osm", "osm-geojson", "citygml", "footprints")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One data source of a scene: a file, its format and reader options."""
+
+    name: str
+    path: Path
+    format: str
+    options: ReaderOptions = field(default_factory=ReaderOptions)
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A named variant: a set of placed designs (``twin.designs.model.DesignSpec``)."""
+
+    id: str
+    title: str
+    designs: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A scene: sources, working CRS, vertical reference, defaults, attribution and variants."""
+
+    id: str
+    title: str
+    sources: tuple[SourceSpec, ...]
+    crs: str | None = None
+    z0_height: float = 0.0
+    geoid_undulation: float = 0.0
+    attribution: tuple[str, ...] = ()
+    licenses: tuple[str, ...] = ()
+    tile_budget: int = 60_000
+    variants: tuple[VariantSpec, ...] = ()
+    root: Path = Path(".")
+
+
+def sniff_format(path: Path) -> str:
+    """The reader format for a file, from its name and first bytes."""
+    name = path.name.lower()
+    if name.endswith((".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".osc")):
+        return "osm"
+    if name.endswith((".gml", ".citygml", ".xml", ".gml.gz")):
+        return "citygml"
+    if name.endswith(".gpkg"):
+        return "footprints"
+    if name.endswith((".geojson", ".json")):
+        try:
+            with path.open("rb") as f:
+                head = f.read(200_000).decode("utf-8", "replace")
+        except OSError as exc:
+            raise ManifestError(f"cannot read {path}: {exc}") from exc
+        # OSM exports carry ids like "way/123" and raw OSM tags.
+        if re.search(r'"(@?id)"\s*:\s*"(way|relation)/\d+"', head) or '"building:levels"' in head:
+            return "osm-geojson"
+        return "footprints"
+    raise UnsupportedFormat(f"{path}: unknown source format (expected .osm, .pbf, .geojson, .gpkg or .gml)")
+
+
+def reader_for(fmt: str) -> Callable[..., Iterator[Building]]:
+    """The reader function for a format name."""
+    if fmt == "osm":
+        from .read.osm import read_osm
+
+        return read_osm
+    if fmt == "osm-geojson":
+        from .read.osm_geojson import read_osm_geojson
+
+        return read_osm_geojson
+    if fmt == "citygml":
+        from .read.citygml import read_citygml
+
+        return read_citygml
+    if fmt == "footprints":
+        from .read.footprints import read_footprints
+
+        return read_footprints
+    raise UnsupportedFormat(f"unknown source format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def read_source(source: SourceSpec, report: Report) -> Iterator[Building]:
+    """Stream a source's buildings (source CRS)."""
+    reader = reader_for(source.format)
+    yield from reader(source.path, options=source.options, report=report, source=source.name)
+
+
+def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in d:
+        raise ManifestError(f"{where}: missing '{key}'")
+    if not isinstance(d[key], kind):
+        raise ManifestError(f"{where}: '{key}' must be a {kind.__name__}, got {d[key]!r}")
+    return d[key]
+
+
+def _options(defaults: dict[str, Any], src: dict[str, Any], where: str) -> ReaderOptions:
+    merged = {**defaults, **src}
+    try:
+        return ReaderOptions(
+            default_height=float(merged.get("height", ReaderOptions.default_height)),
+            level_height=float(merged.get("level_height", ReaderOptions.level_height)),
+            roof_level_height=float(merged.get("roof_level_height", ReaderOptions.roof_level_height)),
+            height_attribute=merged.get("height_attribute"),
+            id_attribute=merged.get("id_attribute"),
+            crs=merged.get("source_crs"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ManifestError(f"{where}: bad option value: {exc}") from exc
+
+
+def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> Scene:
+    """A :class:`Scene` from a parsed manifest; paths resolved against ``root``."""
+    scene_id = _require(data, "id", str, where)
+    if not _ID.match(scene_id):
+        raise ManifestError(f"{where}: id {scene_id!r} must be lowercase letters, digits, '-' or '_'")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ManifestError(f"{where}: [defaults] must be a table")
+    sources = []
+    raw_sources = data.get("sources", [])
+    if not raw_sources:
+        raise ManifestError(f"{where}: no [[sources]]")
+    for i, src in enumerate(raw_sources):
+        at = f"{where}: sources[{i}]"
+        path = root / _require(src, "path", str, at)
+        if not path.exists():
+            raise ManifestError(f"{at}: file {path} does not exist")
+        fmt = src.get("format") or sniff_format(path)
+        if fmt not in FORMATS:
+            raise ManifestError(f"{at}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        sources.append(SourceSpec(src.get("name", path.stem), path, fmt, _options(defaults, src, at)))
+    variants = []
+    for i, var in enumerate(data.get("variants", [])):
+        at = f"{where}: variants[{i}]"
+        vid = _require(var, "id", str, at)
+        if not _ID.match(vid) or vid == "existing":
+            raise ManifestError(f"{at}: variant id {vid!r} must be a lowercase slug other than 'existing'")
+        designs = tuple(_design_spec(d, root, f"{at}.designs[{j}]") for j, d in enumerate(var.get("designs", [])))
+        variants.append(VariantSpec(vid, str(var.get("title", vid)), designs))
+    if len({v.id for v in variants}) != len(variants):
+        raise ManifestError(f"{where}: variant ids must be unique")
+    try:
+        return Scene(
+            id=scene_id,
+            title=str(data.get("title", scene_id)),
+            sources=tuple(sources),
+            crs=data.get("crs"),
+            z0_height=float(data.get("z0_height", 0.0)),
+            geoid_undulation=float(data.get("geoid_undulation", 0.0)),
+            attribution=tuple(data.get("attribution", ())),
+            licenses=tuple(data.get("licenses", ())),
+            tile_budget=int(defaults.get("tile_budget", 60_000)),
+            variants=tuple(variants),
+            root=root,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ManifestError(f"{where}: {exc}") from exc
+
+
+def _design_spec(d: dict[str, Any], root: Path, where: str) -> Any:
+    from .designs.model import DesignSpec
+
+    try:
+        return DesignSpec.from_dict(d, root)
+    except ManifestError:
+        raise
+    except Exception as exc:  # the design module raises its own errors; name the place in the manifest
+        raise ManifestError(f"{where}: {exc}") from exc
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read a manifest: a ``scene.toml`` file or a folder containing one."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "scene.toml"
+    if not p.exists():
+        raise ManifestError(f"no scene manifest at {p}")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{p}: {exc}") from exc
+    return parse_scene(data, p.parent.resolve(), where=str(p))
+
+
+def scene_for_file(path: str | Path, **overrides: Any) -> Scene:
+    """A scene with sensible defaults around one data file (``twin build file.osm.pbf``)."""
+    p = Path(path).resolve()
+    if not p.exists():
+        raise ManifestError(f"no such file: {p}")
+    fmt = sniff_format(p)
+    stem = re.sub(r"[^a-z0-9_-]+", "-", p.name.split(".")[0].lower()).strip("-") or "scene"
+    attribution = ("© OpenStreetMap contributors",) if fmt.startswith("osm") else ()
+    scene = Scene(
+        id=stem[:64],
+        title=p.name,
+        sources=(SourceSpec(p.stem, p, fmt),),
+        attribution=attribution,
+        licenses=("ODbL-1.0",) if attribution else (),
+        root=p.parent,
+    )
+    return replace(scene, **overrides)
+
+
+def is_manifest(path: str | Path) -> bool:
+    """True for a scene.toml or a folder holding one."""
+    p = Path(path)
+    return (p.is_dir() and (p / "scene.toml").exists()) or p.suffix == ".toml"

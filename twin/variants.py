@@ -1,0 +1,233 @@
+"""Variants: placed designs, their cut-outs, and tilesets that share every untouched tile with the city.
+
+For each variant the designs are imported and placed, buildings mostly inside a design's site are removed,
+and only the quadtree tiles that held a removed building are encoded again. Every other tile of the variant's
+tileset.json points at the same content-addressed blob as the existing city's tileset, so variants cost only
+the tiles they change, and a viewer switching variants re-downloads only those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from shapely.geometry import Polygon
+from shapely.strtree import STRtree
+
+from .crs import Frame, transform_points
+from .encode.tileset import Box, Tile
+from .errors import BuildError, TwinError
+from .records import Building
+from .report import Report
+from .scene import Scene, VariantSpec
+from .store import write_blob, write_json_atomic
+from .tile import TileNode
+
+
+@dataclass
+class PlacedDesign:
+    """A design placed in the scene: its tile, site and metrics (what a variant needs, cacheable)."""
+
+    id: str
+    title: str
+    uri: str
+    lo: np.ndarray
+    hi: np.ndarray
+    site: Polygon
+    metrics: dict[str, Any]
+    placement: dict[str, Any]
+
+
+def design_key(spec: Any, frame: Frame) -> str:
+    """A fingerprint of everything that decides a placed design: file bytes, spec and scene frame."""
+    h = hashlib.sha256()
+    h.update(Path(spec.file).read_bytes())
+    fields = {k: getattr(spec, k) for k in ("id", "title", "anchor", "units", "up_axis", "site_buffer", "site_crs")}
+    h.update(repr(fields).encode())
+    h.update(b"" if spec.site is None else np.asarray(spec.site).tobytes())
+    h.update(repr((frame.crs, frame.height, frame.origin.tolist())).encode())
+    return h.hexdigest()
+
+
+def place_design(spec: Any, frame: Frame, blob_dir: Path, geoid_undulation: float) -> PlacedDesign:
+    """Import, place and encode one design (raises :class:`BuildError` naming the design on failure)."""
+    from .designs.content import design_glb
+    from .designs.cutout import site_polygon
+    from .designs.georef import place
+    from .designs.load import load_design
+    from .designs.metrics import metrics
+
+    try:
+        design = load_design(spec.file, units=spec.units, up_axis=spec.up_axis, name=spec.title)
+        placement = place(design, frame.crs, spec.anchor, ground_height=frame.height, geoid_undulation=geoid_undulation)
+        if spec.site is not None:
+            ring = np.asarray(spec.site, dtype=np.float64)
+            site_crs = spec.site_crs or ("EPSG:4326" if np.all(np.abs(ring) <= 180) else frame.crs)
+            site = Polygon(transform_points(ring, site_crs, frame.crs))
+        else:
+            site = site_polygon(design, placement, spec.site_buffer)
+        centre = placement.matrix[:3, 3]
+        glb, lo, hi = design_glb(design, placement, frame, centre)
+    except TwinError as exc:
+        raise BuildError(f"design {spec.id!r} ({Path(spec.file).name}): {exc}") from exc
+    uri = write_blob(blob_dir, glb)
+    info = placement.report() if hasattr(placement, "report") else {}
+    return PlacedDesign(spec.id, spec.title, uri, lo, hi, site, metrics(design, placement), info)
+
+
+def _owners(tree: TileNode) -> dict[int, str]:
+    """Building index → key of the tile that holds it."""
+    return {int(i): node.key for node in tree.walk() for i in node.members}
+
+
+def build_variants(
+    scene: Scene,
+    out: Path,
+    blob_dir: Path,
+    buildings: Sequence[Building],
+    frame: Frame,
+    tree: TileNode,
+    contents: dict[str, Any],
+    report: Report,
+    *,
+    jobs: int,
+    compress: bool,
+    progress: Callable[[str, float], None],
+    cancel: Callable[[], bool] | None,
+    build_id: str,
+    cache: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Write ``variants/<id>/tileset.json`` for every variant; returns their scene.json entries.
+
+    cache : designs and re-encoded tiles from an earlier build (see twin.incremental), updated in place
+    """
+    from .build import assemble, blob_prefix, encode_tiles, wrap_root
+    from .designs.cutout import cut_out
+    from .designs.metrics import metrics_delta
+
+    if not scene.variants:
+        return []
+    cache = cache if cache is not None else {}
+    designs_cache: dict[str, PlacedDesign] = cache.setdefault("designs", {})
+    tiles_cache: dict[str, Any] = cache.setdefault("tiles", {})
+    footprints = [b.footprint for b in buildings]
+    with_fp = [i for i, f in enumerate(footprints) if f is not None]
+    strtree = STRtree([footprints[i] for i in with_fp])
+    owner = _owners(tree)
+    by_key = {n.key: n for n in tree.walk()}
+    prefix = "../../" + blob_prefix(out, blob_dir)
+    infos = []
+    for vi, variant in enumerate(scene.variants):
+        placed, removed, partial = _place_all(variant, frame, blob_dir, scene, designs_cache, report)
+        for p in placed:
+            hits = [with_fp[j] for j in strtree.query(p.site)]
+            cut = cut_out([buildings[i] for i in hits], p.site, _threshold(variant, p.id))
+            removed.update(cut.removed)
+            partial.extend({"id": bid, "share": round(float(share), 3)} for bid, share in cut.partial)
+        index = {b.id: i for i, b in enumerate(buildings)}
+        touched: dict[str, list[str]] = {}
+        for bid in removed:
+            if bid in index and index[bid] in owner:
+                touched.setdefault(owner[index[bid]], []).append(bid)
+        variant_contents = dict(contents)
+        tasks = []
+        for key, ids in touched.items():
+            tkey = f"{key}:{','.join(sorted(ids))}"
+            if tkey in tiles_cache:
+                hit = tiles_cache[tkey]
+                if hit is None:
+                    variant_contents.pop(key, None)
+                else:
+                    variant_contents[key] = hit
+            else:
+                tasks.append((key, by_key[key].members, tuple(sorted(ids))))
+        encoded = encode_tiles(
+            tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, cancel=cancel, stage="variants"
+        )
+        for key, _members, ids in tasks:
+            content = encoded.get(key)
+            tiles_cache[f"{key}:{','.join(ids)}"] = content
+            if content is None:
+                variant_contents.pop(key, None)
+            else:
+                variant_contents[key] = content
+        report.count("variant_tiles_encoded", len(tasks))
+        city = assemble(tree, variant_contents, prefix)
+        design_tiles = [Tile(Box(p.lo, p.hi), 0.0, content_uri=prefix + p.uri) for p in placed]
+        if city is None:
+            raise BuildError(f"variant {variant.id!r}: nothing left to show")
+        tileset = wrap_root(city, design_tiles, frame)
+        tileset.tileset_version = build_id
+        write_json_atomic(out / "variants" / variant.id / "tileset.json", tileset.to_dict())
+        removed_buildings = [buildings[index[b]] for b in sorted(removed) if b in index]
+        infos.append(
+            {
+                "id": variant.id,
+                "title": variant.title,
+                "tileset": f"variants/{variant.id}/tileset.json",
+                "designs": [
+                    {"id": p.id, "title": p.title, "metrics": p.metrics, "placement": p.placement} for p in placed
+                ],
+                "removed": sorted(removed),
+                "partial": partial,
+                "metrics_delta": metrics_delta(_sum_metrics([p.metrics for p in placed]), removed_buildings),
+                "tiles_changed": len(touched),
+                "tiles_shared": len(contents) - len(touched),
+            }
+        )
+        progress("variants", (vi + 1) / len(scene.variants))
+    return infos
+
+
+def _place_all(
+    variant: VariantSpec,
+    frame: Frame,
+    blob_dir: Path,
+    scene: Scene,
+    designs_cache: dict[str, PlacedDesign],
+    report: Report,
+) -> tuple[list[PlacedDesign], set[str], list[dict[str, Any]]]:
+    placed = []
+    for spec in variant.designs:
+        key = design_key(spec, frame)
+        hit = designs_cache.get(key)
+        if hit is None or not (blob_dir / hit.uri).exists():
+            hit = place_design(spec, frame, blob_dir, scene.geoid_undulation)
+            designs_cache[key] = hit
+            report.count("designs_placed")
+        else:
+            report.count("designs_reused")
+        placed.append(hit)
+    return placed, set(), []
+
+
+def _threshold(variant: VariantSpec, design_id: str) -> float:
+    for spec in variant.designs:
+        if spec.id == design_id:
+            return float(spec.cutout_threshold)
+    return 0.5
+
+
+def _sum_metrics(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Designs of one variant together: sums of areas and volumes, the tallest height."""
+    if len(items) == 1:
+        return items[0]
+    out: dict[str, Any] = {}
+    for m in items:
+        for k, v in m.items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                out[k] = max(out.get(k, 0), v) if k == "height" else out.get(k, 0) + v
+    return out
+
+
+def sites_geojson(placed: Sequence[PlacedDesign], frame: Frame) -> list[dict[str, Any]]:
+    """Design sites as lon/lat polygons (for scene.json and the planner page)."""
+    out = []
+    for p in placed:
+        ring = np.asarray(p.site.exterior.coords)
+        out.append({"id": p.id, "site": frame.to_lonlat(ring).round(7).tolist()})
+    return out
