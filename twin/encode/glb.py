@@ -43,7 +43,7 @@ GENERATOR = "urban-twin"
 # glTF enums
 _BYTE, _UNSIGNED_BYTE, _SHORT, _UNSIGNED_SHORT, _UNSIGNED_INT, _FLOAT = 5120, 5121, 5122, 5123, 5125, 5126
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
-_COMPONENT_DTYPES = {
+_COMPONENT_DTYPES: dict[int, np.dtype[Any]] = {
     _BYTE: np.dtype("<i1"),
     _UNSIGNED_BYTE: np.dtype("<u1"),
     _SHORT: np.dtype("<i2"),
@@ -57,6 +57,11 @@ _GLB_MAGIC, _CHUNK_JSON, _CHUNK_BIN = 0x46546C67, 0x4E4F534A, 0x004E4942
 
 #: Largest quantized coordinate: positions span [-Q, Q] along the longest bounding-box side.
 _Q = 32767
+
+#: Most materials a tile gets from vertex colours before it keeps them as a COLOR_0 attribute instead.
+MAX_PALETTE = 8
+
+_UNUSED = np.iinfo(np.uint32).max  # meshopt's remap value for a vertex no triangle uses
 
 #: Default material colour (linear RGB): light grey, used when the batch has no vertex colours.
 _DEFAULT_COLOR = (0.6, 0.6, 0.6, 1.0)
@@ -92,15 +97,17 @@ def from_gltf_axes(v: np.ndarray) -> np.ndarray:
     return np.stack([v[:, 0], -v[:, 2], v[:, 1]], axis=1)
 
 
+def _srgb_to_linear_float(colors: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (..., 3) -> linear float64 in [0, 1] (glTF colours and factors are linear)."""
+    c = np.asarray(colors) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
 def _srgb_to_linear_u8(colors: np.ndarray) -> np.ndarray:
-    c = np.arange(256) / 255.0
-    lut = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return np.round(lut * 255.0).astype(np.uint8)[colors]
+    return np.round(_srgb_to_linear_float(colors) * 255.0).astype(np.uint8)
 
 
-def _checked(
-    batch: MeshBatch, rows: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def _checked(batch: MeshBatch, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Coerce and check the batch's arrays; raise InvalidGeometry naming the broken one."""
     positions = np.asarray(batch.positions, dtype=np.float64)
     normals = np.asarray(batch.normals, dtype=np.float64)
@@ -114,15 +121,11 @@ def _checked(
     if normals.shape != (n, 3):
         raise InvalidGeometry(f"normals must be ({n}, 3), got {normals.shape}")
     if indices.ndim != 2 or indices.shape[1] != 3 or len(indices) == 0 or indices.dtype.kind not in "iu":
-        raise InvalidGeometry(
-            f"indices must be (m, 3) integers with m > 0, got {indices.shape} {indices.dtype}"
-        )
+        raise InvalidGeometry(f"indices must be (m, 3) integers with m > 0, got {indices.shape} {indices.dtype}")
     if indices.min() < 0 or indices.max() >= n:
         raise InvalidGeometry(f"indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]")
     if feature_ids.shape != (n,) or feature_ids.dtype.kind not in "iu":
-        raise InvalidGeometry(
-            f"feature_ids must be ({n},) integers, got {feature_ids.shape} {feature_ids.dtype}"
-        )
+        raise InvalidGeometry(f"feature_ids must be ({n},) integers, got {feature_ids.shape} {feature_ids.dtype}")
     if feature_ids.min() < 0 or feature_ids.max() >= rows:
         raise InvalidGeometry(f"feature_ids must lie in [0, {rows}) (the property table rows)")
     length = np.linalg.norm(normals, axis=1)
@@ -216,9 +219,7 @@ class _Buffers:
         self.views.append(view)
         return len(self.views) - 1
 
-    def add_attribute(
-        self, rows: np.ndarray, filter: str | None = None, encode_rows: np.ndarray | None = None
-    ) -> int:
+    def add_attribute(self, rows: np.ndarray, filter: str | None = None, encode_rows: np.ndarray | None = None) -> int:
         """A vertex attribute view from (n, stride) rows; ``encode_rows`` is what meshopt sees before its filter."""
         rows = np.ascontiguousarray(rows)
         stride = rows.nbytes // len(rows)
@@ -236,8 +237,15 @@ class _Buffers:
             count=len(rows),
         )
 
-    def add_plain(self, data: bytes, component_size: int) -> int:
-        """A non-vertex view (property table column), uncompressed: see the measurement in the module notes."""
+    def add_table_view(self, data: bytes, component_size: int) -> int:
+        """A property table column. Compressed as 4-byte rows only where its length is already a multiple of
+        4 (no padding, so the view's length stays exact) and meshopt saves at least a tenth: numbers and
+        string offsets shrink to a third, UTF-8 text does not shrink at all."""
+        if self.compress and len(data) % 4 == 0:
+            rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, 4)
+            encoded = meshopt.encode_gltf_buffer(rows, "ATTRIBUTES", version=0)
+            if len(encoded) <= 0.9 * len(data):
+                return self.add(data, mode="ATTRIBUTES", encoded=encoded, count=len(rows))
         return self.add(data)
 
     def buffers(self) -> list[dict[str, Any]]:
@@ -260,18 +268,63 @@ def _padded(rows: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _triangle_order(indices: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Triangle and vertex order for the GPU caches and for compression, keeping each group contiguous.
+
+    indices : (m, 3) uint32; groups : (m,) palette index of each triangle
+    Returns the renumbered (m, 3) indices sorted by group, ``old_of_new`` ((unique,) old vertex of each new
+    vertex) and ``unique``, the number of vertices used.
+    """
+    parts = []
+    for g in np.unique(groups):
+        tris = indices[groups == g].reshape(-1)
+        # reorder_mesh optimises the triangle order for the vertex cache and renumbers the vertices; undo
+        # the renumbering so the groups can be concatenated, then renumber once for all groups together.
+        local, remap, _ = meshopt.reorder_mesh(tris, True, False)
+        used = remap != _UNUSED
+        old_of_local = np.empty(int(used.sum()), dtype=np.uint32)
+        old_of_local[remap[used]] = np.nonzero(used)[0]
+        parts.append(old_of_local[local])
+    ordered = np.concatenate(parts)
+    new_indices, remap, unique = meshopt.reorder_mesh(ordered, False, False)
+    used = remap != _UNUSED
+    old_of_new = np.empty(unique, dtype=np.int64)
+    old_of_new[remap[used]] = np.nonzero(used)[0]
+    return new_indices.reshape(-1, 3), old_of_new, unique
+
+
+def _palette(colors: np.ndarray | None, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(m,) palette index per triangle and the (k, 3) uint8 sRGB palette, or ``None`` for no palette.
+
+    A palette is used only when every triangle has one colour at its three corners and there are at most
+    :data:`MAX_PALETTE` colours; otherwise the caller keeps per-vertex colours (one group).
+    """
+    if colors is None:
+        return np.zeros(len(indices), dtype=np.int64), None
+    corners = colors[indices]  # (m, 3 corners, 3 channels)
+    tri_colors = corners[:, 0]
+    palette, groups = np.unique(tri_colors, axis=0, return_inverse=True)
+    if len(palette) > MAX_PALETTE or not np.all(corners == tri_colors[:, None, :]):
+        return np.zeros(len(indices), dtype=np.int64), None
+    return groups.reshape(-1), palette
+
+
+def _material(rgba: list[float]) -> dict[str, Any]:
+    return {"pbrMetallicRoughness": {"baseColorFactor": rgba, "metallicFactor": 0.0, "roughnessFactor": 0.9}}
+
+
 def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True) -> bytes:
     """One tile as glb bytes: geometry of ``batch`` with one feature per row of ``table``.
 
+    Colours become one material per distinct colour (one primitive each, sharing the vertex buffers)
+    when there are at most :data:`MAX_PALETTE` of them, else a ``COLOR_0`` attribute: a few materials cost
+    a few hundred bytes of JSON per tile, vertex colours about 20 bytes per box building.
     Raises InvalidGeometry for malformed arrays and BuildError for an inconsistent table.
     """
     positions, normals, indices, feature_ids, colors = _checked(batch, table.count)
-
-    # Reorder triangles for the vertex cache and vertices for fetch order; unused vertices drop out.
-    new_indices, remap, unique = meshopt.reorder_mesh(indices.reshape(-1), True, False)
-    used = remap != np.iinfo(np.uint32).max
-    order = np.empty(unique, dtype=np.int64)
-    order[remap[used]] = np.nonzero(used)[0]
+    groups, palette = _palette(colors, indices)
+    new_indices, order, unique = _triangle_order(indices, groups)
+    group_sizes = np.bincount(groups, minlength=1 if palette is None else len(palette))
 
     q, centre, scale = quantize_positions(to_gltf_axes(positions[order]))
     gl_normals = to_gltf_axes(normals[order])
@@ -281,9 +334,7 @@ def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True)
     accessors: list[dict[str, Any]] = []
 
     def accessor(view: int, component: int, type_: str, count: int, **extra: Any) -> int:
-        accessors.append(
-            {"bufferView": view, "componentType": component, "count": count, "type": type_, **extra}
-        )
+        accessors.append({"bufferView": view, "componentType": component, "count": count, "type": type_, **extra})
         return len(accessors) - 1
 
     attributes: dict[str, int] = {}
@@ -292,11 +343,14 @@ def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True)
         pos_view, _SHORT, "VEC3", unique, min=q.min(axis=0).tolist(), max=q.max(axis=0).tolist()
     )
 
-    # What a decoder outputs (int8 xyz + pad); the octahedral filter stores the same vectors in 2 numbers.
-    n4 = np.zeros((unique, 4), dtype=np.float32)
-    n4[:, :3] = gl_normals
-    oct_rows = meshopt.encode_filter_oct(n4, 4, 8) if compress else None
+    # Readers see int8 xyz + a pad byte; compressed, the octahedral filter stores the same vectors as
+    # two numbers and a constant, which the attribute codec packs better.
     nrm_rows = _padded(np.round(gl_normals * 127).astype(np.int8), 4)
+    oct_rows = None
+    if compress:
+        n4 = np.zeros((unique, 4), dtype=np.float32)
+        n4[:, :3] = gl_normals
+        oct_rows = meshopt.encode_filter_oct(n4, 4, 8)
     nrm_view = buffers.add_attribute(nrm_rows, "OCTAHEDRAL" if compress else None, oct_rows)
     attributes["NORMAL"] = accessor(nrm_view, _BYTE, "VEC3", unique, normalized=True)
 
@@ -307,35 +361,50 @@ def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True)
         fid_view = buffers.add_attribute(fids.astype(np.float32)[:, None])
         attributes["_FEATURE_ID_0"] = accessor(fid_view, _FLOAT, "SCALAR", unique)
 
-    if colors is not None:
+    if colors is not None and palette is None:
         col_view = buffers.add_attribute(_padded(_srgb_to_linear_u8(colors[order]), 4))
         attributes["COLOR_0"] = accessor(col_view, _UNSIGNED_BYTE, "VEC3", unique, normalized=True)
 
     index_component = _UNSIGNED_SHORT if unique <= 65536 else _UNSIGNED_INT
-    index_array = new_indices.astype(_COMPONENT_DTYPES[index_component])
+    index_array = new_indices.reshape(-1).astype(_COMPONENT_DTYPES[index_component])
     idx_view = buffers.add(
         index_array.tobytes(),
         target=_ELEMENT_ARRAY_BUFFER,
         mode="TRIANGLES",
-        encoded=meshopt.encode_gltf_buffer(new_indices, "TRIANGLES") if compress else None,
+        encoded=meshopt.encode_gltf_buffer(index_array.astype(np.uint32), "TRIANGLES") if compress else None,
         count=len(index_array),
     )
-    index_accessor = accessor(idx_view, index_component, "SCALAR", len(index_array))
 
-    metadata = encode_property_table(table, buffers.add_plain)
+    metadata = encode_property_table(table, buffers.add_table_view)
 
-    base_color = [1.0, 1.0, 1.0, 1.0] if colors is not None else list(_DEFAULT_COLOR)
-    feature_count = int(len(np.unique(fids)))
-    primitive = {
-        "attributes": attributes,
-        "indices": index_accessor,
-        "material": 0,
-        "extensions": {
-            "EXT_mesh_features": {
-                "featureIds": [{"featureCount": feature_count, "attribute": 0, "propertyTable": 0}]
+    if palette is None:
+        materials = [_material([1.0, 1.0, 1.0, 1.0] if colors is not None else list(_DEFAULT_COLOR))]
+    else:
+        linear = _srgb_to_linear_float(palette)
+        materials = [_material([*map(float, rgb), 1.0]) for rgb in linear]
+    primitives = []
+    first = 0
+    for material, size in enumerate(group_sizes.tolist()):
+        tris = new_indices[first : first + size]
+        index_accessor = accessor(
+            idx_view,
+            index_component,
+            "SCALAR",
+            3 * size,
+            **({"byteOffset": 3 * first * index_array.itemsize} if first else {}),
+        )
+        first += size
+        feature_count = len(np.unique(fids[tris.reshape(-1)]))
+        feature_ids_json = {"featureCount": feature_count, "attribute": 0, "propertyTable": 0}
+        primitives.append(
+            {
+                "attributes": attributes,
+                "indices": index_accessor,
+                "material": material,
+                "extensions": {"EXT_mesh_features": {"featureIds": [feature_ids_json]}},
             }
-        },
-    }
+        )
+
     used_ext = ["KHR_mesh_quantization", "EXT_mesh_features", "EXT_structural_metadata"]
     required_ext = ["KHR_mesh_quantization"]
     if compress:
@@ -349,16 +418,8 @@ def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True)
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "translation": centre.tolist(), "scale": [scale] * 3}],
-        "meshes": [{"primitives": [primitive]}],
-        "materials": [
-            {
-                "pbrMetallicRoughness": {
-                    "baseColorFactor": base_color,
-                    "metallicFactor": 0.0,
-                    "roughnessFactor": 0.9,
-                }
-            }
-        ],
+        "meshes": [{"primitives": primitives}],
+        "materials": materials,
         "accessors": accessors,
         "bufferViews": buffers.views,
         "buffers": buffers.buffers(),
@@ -413,9 +474,7 @@ def buffer_view_bytes(gltf: Mapping[str, Any], binary: bytes, index: int) -> byt
         return binary[start : start + view["byteLength"]]
     start = ext.get("byteOffset", 0)
     stream = binary[start : start + ext["byteLength"]]
-    decoded = meshopt.decode_gltf_buffer(
-        stream, ext["count"], ext["byteStride"], ext["mode"], ext.get("filter")
-    )
+    decoded = meshopt.decode_gltf_buffer(stream, ext["count"], ext["byteStride"], ext["mode"], ext.get("filter"))
     return np.ascontiguousarray(decoded).tobytes()
 
 
@@ -428,9 +487,7 @@ def read_accessor(gltf: Mapping[str, Any], binary: bytes, index: int) -> np.ndar
     k = _TYPE_SIZES[acc["type"]]
     stride = view.get("byteStride", k * dtype.itemsize)
     start = acc.get("byteOffset", 0)
-    raw = np.frombuffer(data, dtype=np.uint8)[start : start + stride * acc["count"]].reshape(
-        acc["count"], stride
-    )
+    raw = np.frombuffer(data, dtype=np.uint8)[start : start + stride * acc["count"]].reshape(acc["count"], stride)
     values = np.ascontiguousarray(raw[:, : k * dtype.itemsize]).view(dtype)
     return values[:, 0] if acc["type"] == "SCALAR" else values
 

@@ -96,9 +96,7 @@ class PropertyTable:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.columns) - set(self.properties))
         if unknown:
-            raise BuildError(
-                f"property table {self.class_name!r}: columns {unknown} are not class properties"
-            )
+            raise BuildError(f"property table {self.class_name!r}: columns {unknown} are not class properties")
         lengths = {name: len(values) for name, values in self.columns.items()}
         if len(set(lengths.values())) > 1:
             raise BuildError(f"property table {self.class_name!r}: columns differ in length {lengths}")
@@ -117,9 +115,7 @@ BUILDING_CLASS = "building"
 BUILDING_PROPERTIES: dict[str, PropertySpec] = {
     "id": PropertySpec("STRING", required=True, description="Stable source id, e.g. way/123"),
     "source": PropertySpec("STRING", required=True, description="Name of the source it came from"),
-    "height": PropertySpec(
-        "SCALAR", "FLOAT32", required=True, description="Metres above ground, roof included"
-    ),
+    "height": PropertySpec("SCALAR", "FLOAT32", required=True, description="Metres above ground, roof included"),
     "levels": PropertySpec("SCALAR", "INT16", no_data=-1, description="Storeys above ground"),
     "roof_shape": PropertySpec("STRING", no_data="", description="flat, gabled, hipped, pyramidal, skillion"),
     "address": PropertySpec("STRING", no_data="", description="Street and house number"),
@@ -158,9 +154,7 @@ def _scalar_column(name: str, spec: PropertySpec, values: Sequence[Any] | np.nda
     return np.ascontiguousarray(raw, dtype=dtype)
 
 
-def _string_column(
-    name: str, spec: PropertySpec, values: Sequence[Any] | np.ndarray
-) -> tuple[bytes, np.ndarray]:
+def _string_column(name: str, spec: PropertySpec, values: Sequence[Any] | np.ndarray) -> tuple[bytes, np.ndarray]:
     missing = "" if spec.no_data is None else str(spec.no_data)
     encoded = [(missing if v is None else str(v)).encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype="<u4")

@@ -1,0 +1,99 @@
+"""Property tables: specs, column checks, and the binary layout of EXT_structural_metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.encode.metadata import (
+    BUILDING_PROPERTIES,
+    PropertySpec,
+    PropertyTable,
+    building_table,
+    decode_property_table,
+    encode_property_table,
+)
+from twin.errors import BuildError
+
+
+def _encode(table: PropertyTable) -> tuple[dict, list[bytes]]:
+    views: list[bytes] = []
+
+    def add(data: bytes, component_size: int) -> int:
+        assert len(data) % component_size == 0
+        views.append(data)
+        return len(views) - 1
+
+    return encode_property_table(table, add), views
+
+
+def test_strings_are_utf8_with_uint32_offsets() -> None:
+    table = building_table([{"id": "way/1", "source": "osm", "height": 3}, {"id": "n/ä", "source": "osm", "height": 4}])
+    ext, views = _encode(table)
+    prop = ext["propertyTables"][0]["properties"]["id"]
+    assert prop["stringOffsetType"] == "UINT32"
+    assert views[prop["values"]] == "way/1n/ä".encode()
+    np.testing.assert_array_equal(np.frombuffer(views[prop["stringOffsets"]], "<u4"), [0, 5, 9])
+    assert ext["propertyTables"][0]["count"] == 2
+    assert decode_property_table(ext, views.__getitem__)["id"] == ["way/1", "n/ä"]
+
+
+def test_class_declares_the_architecture_properties() -> None:
+    ext, _ = _encode(building_table([{"id": "a", "source": "s", "height": 1.0}]))
+    props = ext["schema"]["classes"]["building"]["properties"]
+    assert list(props) == ["id", "source", "height", "levels", "roof_shape", "address", "name", "usage", "year"]
+    assert props["height"]["componentType"] == "FLOAT32"
+    assert props["levels"] == {
+        "type": "SCALAR",
+        "componentType": "INT16",
+        "description": "Storeys above ground",
+        "noData": -1,
+    }
+    # Only the columns with a value anywhere are stored.
+    assert set(ext["propertyTables"][0]["properties"]) == {"id", "source", "height"}
+
+
+def test_missing_levels_become_no_data() -> None:
+    ext, views = _encode(
+        building_table(
+            [{"id": "a", "source": "s", "height": 1.0, "levels": 2}, {"id": "b", "source": "s", "height": 2.0}]
+        )
+    )
+    assert decode_property_table(ext, views.__getitem__)["levels"] == [2, -1]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([{"id": "a", "source": "s"}], "no value in rows"),  # required height missing
+        ([{"id": "a", "source": "s", "height": 1.0, "levels": 40000}], "do not fit INT16"),
+        ([], "no rows"),
+    ],
+)
+def test_bad_columns_raise(rows: list[dict], message: str) -> None:
+    with pytest.raises(BuildError, match=message):
+        _encode(building_table(rows))
+
+
+def test_table_checks_its_columns() -> None:
+    with pytest.raises(BuildError, match="not class properties"):
+        PropertyTable("building", BUILDING_PROPERTIES, {"colour": ["red"]})
+    with pytest.raises(BuildError, match="differ in length"):
+        PropertyTable("building", BUILDING_PROPERTIES, {"id": ["a", "b"], "source": ["s"], "height": [1.0, 2.0]})
+    with pytest.raises(BuildError, match="required column 'id'"):
+        PropertyTable("building", BUILDING_PROPERTIES, {"source": ["s"], "height": [1.0]})
+
+
+def test_spec_rules() -> None:
+    with pytest.raises(BuildError, match="component type"):
+        PropertySpec("SCALAR")
+    with pytest.raises(BuildError, match="required property cannot have a noData"):
+        PropertySpec("SCALAR", "INT8", required=True, no_data=-1)
+    assert PropertySpec("SCALAR", "UINT8").to_dict() == {"type": "SCALAR", "componentType": "UINT8"}
+
+
+def test_numpy_columns_are_written_as_given() -> None:
+    spec = {"value": PropertySpec("SCALAR", "FLOAT64", required=True)}
+    table = PropertyTable("thing", spec, {"value": np.array([0.5, 1.25, -3.0])})
+    ext, views = _encode(table)
+    assert decode_property_table(ext, views.__getitem__)["value"] == [0.5, 1.25, -3.0]
