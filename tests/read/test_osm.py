@@ -286,3 +286,15 @@ def test_geojson_ids_from_properties(tmp_path: Path) -> None:
     assert list(buildings) == ["way/5", "way/6", "export.geojson/2", "relation/8"]
     assert buildings["way/6"].height == 7.0
     assert report.skipped == {"no polygonal geometry": 1}
+
+
+def test_resolve_parts_survives_self_intersecting_rings() -> None:
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    items = [
+        (Building(id="outline", source="t", crs="EPSG:3857", footprint=bowtie), False),
+        (Building(id="part", source="t", crs="EPSG:3857", footprint=square(7, 3, 2)), True),
+        (Building(id="bad part", source="t", crs="EPSG:3857", footprint=bowtie), True),
+    ]
+    out = {b.id: b for b in resolve_parts(items, Report())}
+    assert list(out) == ["part", "bad part"]
+    assert out["part"].parent == "outline"

@@ -82,11 +82,13 @@ def resolve_parts(buildings: Iterable[tuple[Building, bool]], report: Report) ->
         yield from (b for b, _ in items)
         return
 
-    outlines = [items[i][0].footprint for i in outline_index]
+    # Point-in-polygon tests do not mind broken rings (self-intersections are common in OSM), so the
+    # footprints go in as they are; the repair stage fixes them later.
+    outlines = np.asarray([items[i][0].footprint for i in outline_index], dtype=object)
+    parts = np.asarray([items[i][0].footprint for i in part_index], dtype=object)
     tree = shapely.STRtree(outlines)
-    points = [items[i][0].footprint.representative_point() for i in part_index]  # type: ignore[union-attr]
-    which_part, which_outline = tree.query(points, predicate="within")
-    areas = shapely.area(np.asarray(outlines, dtype=object))
+    which_part, which_outline = tree.query(shapely.point_on_surface(parts), predicate="within")
+    areas = shapely.area(outlines)
 
     # For each part, the smallest outline around it.
     parent_of: dict[int, int] = {}
