@@ -9,6 +9,7 @@ build intact.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 import time
@@ -356,10 +357,9 @@ def build_scene(
         contents = encode_tiles(
             tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, progress=progress, cancel=cancel
         )
-        base_report = Report()
         for content in contents.values():
-            base_report.merge(content.report)
-        report.merge(base_report)
+            report.merge(content.report)
+        base_report = copy.deepcopy(report)
         state = State(
             fingerprint(scene, compress),
             buildings,

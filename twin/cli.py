@@ -1,0 +1,111 @@
+"""The ``twin`` command: build scenes, validate output, serve, manage tokens."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .errors import TwinError
+
+app = typer.Typer(
+    help="Urban digital twin: build 3D Tiles from city data and designs, and serve them.", no_args_is_help=True
+)
+token_app = typer.Typer(help="Access tokens for planners and admins.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+console = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def build(
+    source: Annotated[
+        Path, typer.Argument(help="A scene folder / scene.toml, or a data file (.osm, .pbf, .geojson, .gpkg, .gml)")
+    ],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: out/<scene id>)")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores)")] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="An earlier build of the same scene to reuse (default: --out if it has one)")
+    ] = None,
+    crs: Annotated[str | None, typer.Option(help="Working CRS for a data file (default: its UTM zone)")] = None,
+    default_height: Annotated[float | None, typer.Option(help="Height where the data has none (m)")] = None,
+    report_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout")] = False,
+) -> None:
+    """Build a scene into a 3D Tiles 1.1 folder (tileset.json, blobs/, variants/, scene.json, report.json)."""
+    from dataclasses import replace
+
+    from .build import build_scene
+    from .scene import is_manifest, load_scene, scene_for_file
+
+    try:
+        scene = load_scene(source) if is_manifest(source) else scene_for_file(source)
+        if crs:
+            scene = replace(scene, crs=crs)
+        if default_height is not None:
+            scene = replace(
+                scene,
+                sources=tuple(
+                    replace(s, options=replace(s.options, default_height=default_height)) for s in scene.sources
+                ),
+            )
+        target = out or Path("out") / scene.id
+        prev = previous or (target if (target / ".cache").exists() else None)
+        with Progress(
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("read", total=1.0)
+
+            def progress(stage: str, fraction: float) -> None:
+                bar.update(task, description=stage, completed=fraction)
+
+            result = build_scene(scene, target, jobs=jobs, progress=progress, previous=prev)
+    except TwinError as exc:
+        _fail(exc)
+        return
+    if report_json:
+        sys.stdout.write(result.report.to_json() + "\n")
+    console.print(result.report.summary())
+    console.print(f"wrote {target / 'tileset.json'} ({len(result.scene_info['variants'])} variants)")
+
+
+@app.command()
+def validate(folder: Annotated[Path, typer.Argument(help="A build folder (or a tileset.json)")]) -> None:
+    """Check tileset.json files against the 3D Tiles schemas and every glb's metadata extensions."""
+    from .validate import validate_glb_extensions, validate_tileset_json
+
+    root = folder.parent if folder.is_file() else folder
+    tilesets = [folder] if folder.is_file() else sorted(root.rglob("tileset.json"))
+    if not tilesets:
+        _fail(FileNotFoundError(f"no tileset.json under {folder}"))
+    errors = 0
+    for ts in tilesets:
+        for msg in validate_tileset_json(json.loads(ts.read_text())):
+            console.print(f"{ts}: {msg}")
+            errors += 1
+    glbs = sorted(root.rglob("*.glb"))
+    for glb in glbs:
+        for msg in validate_glb_extensions(glb.read_bytes()):
+            console.print(f"{glb}: {msg}")
+            errors += 1
+    console.print(f"{len(tilesets)} tilesets, {len(glbs)} glb files, {errors} errors")
+    if errors:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    """Entry point for ``python -m twin``."""
+    app()
