@@ -190,9 +190,7 @@ def _round_levels(levels: float) -> int:
     return math.floor(levels + 0.5)
 
 
-def _length_tag(
-    tags: Mapping[str, str], key: str, feature_id: str, report: Report, reason: str
-) -> float | None:
+def _length_tag(tags: Mapping[str, str], key: str, feature_id: str, report: Report, reason: str) -> float | None:
     raw = tags.get(key)
     if raw is None:
         return None
@@ -202,9 +200,7 @@ def _length_tag(
     return value
 
 
-def _levels_tag(
-    tags: Mapping[str, str], key: str, feature_id: str, report: Report, reason: str
-) -> float | None:
+def _levels_tag(tags: Mapping[str, str], key: str, feature_id: str, report: Report, reason: str) -> float | None:
     raw = tags.get(key)
     if raw is None:
         return None
