@@ -10,9 +10,10 @@ the parts are drawn and the outline is not (``report.count("outline_replaced_by_
 
 Memory trade-off: deciding containment needs every outline and every part, and in an OSM file parts may
 come after their outline (ways before relations), so this module keeps the footprints (shapely polygons
-plus a small properties dict per building, roughly 1 KB for a typical house) of the whole file until the
-end, then yields. A city of a million buildings therefore needs about 1 GB; split larger regions into
-extracts. Node coordinates are not kept beyond osmium's location index.
+plus a small properties dict per building) of the whole file until the end, then yields. Measured on
+bayreuth_north.osm.gz (4,267 buildings): peak memory 20 MB above the interpreter's, about 5 KB per building
+including osmium's node index, so a city of a million buildings needs a few GB; split larger regions into
+extracts. Node coordinates are not kept in Python beyond each footprint.
 """
 
 from __future__ import annotations
