@@ -22,6 +22,13 @@ With ``compress=True`` every bufferView is stored with EXT_meshopt_compression i
 CesiumJS, cesium-native) decodes it.
 
 twin is Z-up; glTF is Y-up. :func:`to_gltf_axes` is the only place that converts.
+
+Measured (1000 synthetic box buildings of 24 vertices / 12 triangles with a full metadata row,
+``tests/encode/glb_boxes.py``): 178 bytes per building compressed (532 uncompressed; 35 after gzip, 26
+after brotli). Of the 178, positions take about 86, normals 22, indices 12, feature ids 6, metadata 48
+(UTF-8 text does not shrink under meshopt; numbers and offsets do) and JSON 6. Without floor faces (20
+vertices / 10 triangles) 161 bytes. Real LoD1/LoD2 OSM buildings of the Hamburg scene (about 55 vertices
+and 30 triangles each) come to about 400 bytes, mostly positions (about 4 bytes per vertex).
 """
 
 from __future__ import annotations
