@@ -1,0 +1,80 @@
+"""Bearer tokens and roles: ``public`` (no token), ``planner`` (their scenes), ``admin`` (everything).
+
+A token is ``twin_`` + 32 random bytes (URL-safe base64); only its sha256 is stored, so a stolen database
+does not give access. Planner tokens carry a list of scenes (``["*"]`` for all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from server.db import Database
+from server.errors import Unauthenticated
+from twin.errors import NotFound, PermissionDenied
+
+ROLES = ("planner", "admin")
+
+
+def digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def create_token(db: Database, role: str, scenes: list[str], name: str) -> tuple[int, str]:
+    """Make a token; returns (id, secret). The secret is shown once and never stored."""
+    if role not in ROLES:
+        raise PermissionDenied(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    secret = "twin_" + secrets.token_urlsafe(32)
+    return db.add_token(name, digest(secret), role, scenes), secret
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: token id and name, role, and the scenes a planner may touch."""
+
+    id: int
+    name: str
+    role: str
+    scenes: tuple[str, ...]
+
+    def may(self, scene: str) -> bool:
+        """True if this caller may work on ``scene``."""
+        return self.role == "admin" or "*" in self.scenes or scene in self.scenes
+
+    def check_scene(self, scene: str) -> None:
+        """Raise :class:`NotFound` for a scene outside the caller's scope (no hint that it exists)."""
+        if not self.may(scene):
+            raise NotFound(f"scene {scene!r} not found")
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `twin token create`.")
+
+
+def authenticate(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The caller behind the bearer token; :class:`Unauthenticated` without a valid one."""
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    db: Database = request.app.state.db
+    row = db.token_by_digest(digest(creds.credentials))
+    if row is None:
+        raise Unauthenticated("unknown or revoked token")
+    return Principal(row["id"], row["name"], row["role"], tuple(row["scenes"]))
+
+
+def require_admin(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """The caller, who must be an admin."""
+    if who.role != "admin":
+        raise PermissionDenied("this needs an admin token")
+    return who
+
+
+PlannerDep = Annotated[Principal, Depends(authenticate)]
+AdminDep = Annotated[Principal, Depends(require_admin)]

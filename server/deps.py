@@ -1,0 +1,36 @@
+"""What handlers get injected: the app's context (settings, database, store) as ``CtxDep``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from server.db import Database
+from server.settings import Settings
+from server.store import SceneStore
+
+
+@dataclass(frozen=True)
+class Context:
+    """Long-lived objects of one app."""
+
+    settings: Settings
+    db: Database
+    store: SceneStore
+
+
+def get_context(request: Request) -> Context:
+    """The context stored on the app at creation."""
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def base_url(request: Request) -> str:
+    """The server's root URL as the client sees it (honours proxy headers through uvicorn)."""
+    return str(request.base_url)
+
+
+CtxDep = Annotated[Context, Depends(get_context)]
+BaseUrlDep = Annotated[str, Depends(base_url)]

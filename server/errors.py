@@ -1,0 +1,130 @@
+"""Errors as ``application/problem+json`` (RFC 9457), with one table from twin.errors to HTTP status.
+
+Handlers never build error responses themselves: they raise a :class:`twin.errors.TwinError` subclass (or
+FastAPI's validation fails) and the handlers installed by :func:`install` answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twin import errors as E
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+class Unauthenticated(E.PermissionDenied):
+    """No bearer token, or one that is unknown or revoked."""
+
+
+class PayloadTooLarge(E.DesignError):
+    """An upload is larger than the configured limit (or would unpack to more than it)."""
+
+
+class BadRequest(E.TwinError):
+    """A request parameter is malformed (a bbox that is not four numbers, a bad path)."""
+
+
+#: twin.errors class -> HTTP status; the most specific class in a raised error's MRO wins.
+STATUS_CODES: dict[type[Exception], int] = {
+    Unauthenticated: 401,
+    PayloadTooLarge: 413,
+    BadRequest: 400,
+    E.PermissionDenied: 403,
+    E.NotFound: 404,
+    E.Conflict: 409,
+    E.UnsupportedFormat: 415,
+    E.DesignError: 422,
+    E.ManifestError: 422,
+    E.SourceError: 422,
+    E.CRSError: 422,
+    E.InvalidGeometry: 422,
+    E.BuildError: 409,
+    E.StoreError: 500,
+    E.TwinError: 400,
+}
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+}
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status for a twin error: the first class of its MRO found in :data:`STATUS_CODES`."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 500
+
+
+def problem_body(status: int, detail: str, instance: str = "", **extra: Any) -> dict[str, Any]:
+    """The problem+json document for ``status``."""
+    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
+def problem(
+    status: int, detail: str, instance: str = "", headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem+json response."""
+    return JSONResponse(
+        problem_body(status, detail, instance, **extra), status_code=status, media_type=PROBLEM, headers=headers
+    )
+
+
+async def _twin_error(request: Request, exc: Exception) -> JSONResponse:
+    status = status_for(exc)
+    if status >= 500:
+        log.error("%s on %s", exc, request.url.path, exc_info=exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, str(exc) or type(exc).__name__, request.url.path, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+    return problem(422, f"invalid request: {where}", request.url.path, errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), request.url.path, dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem(500, "internal error", request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` with problem+json."""
+    app.add_exception_handler(E.TwinError, _twin_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

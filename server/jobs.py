@@ -1,0 +1,261 @@
+"""Build jobs: one worker process per build, progress and log in the database, cancel by a flag.
+
+The server inserts a ``queued`` row and starts ``python -m server.jobs <settings-json> <build>``. The worker
+takes the scene's lock file (``fcntl.flock``; two builds of one scene run one after the other, and the lock
+dies with its process), turns the manifest plus the planner's variants into a :class:`twin.scene.Scene`,
+and calls the builder (``settings.builder``, ``twin.build:build_scene`` by default) writing into
+``builds/<build>/``. The published pointer is never touched by a build: killing a worker at any moment
+leaves the published version serving; :func:`reap` marks such builds failed and removes their folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from server.db import Database
+from server.settings import Settings
+from server.store import SceneStore
+from server.uploads import upload_file
+from twin.errors import Conflict, ManifestError, TwinError
+
+log = logging.getLogger(__name__)
+
+#: Seconds between progress writes and cancel polls (the database is not a message bus).
+PROGRESS_INTERVAL = 0.25
+CANCEL_INTERVAL = 0.5
+
+
+def start_build(settings: Settings, db: Database, scene: str) -> str:
+    """Queue a build of ``scene`` and start its worker process; returns the build id."""
+    reap(db, SceneStore(settings.data_dir))
+    build = db.create_build(scene)
+    args = [sys.executable, "-m", "server.jobs", settings.model_dump_json(), build]
+    proc = subprocess.Popen(
+        args,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    db.update_build(build, pid=proc.pid)
+    # Wait for the child in a thread so it never lingers as a zombie (which would look alive to reap()).
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return build
+
+
+def cancel_build(db: Database, scene: str, build: str) -> dict[str, Any]:
+    """Ask a live build to stop; :class:`Conflict` if it has already finished."""
+    row = db.build(build, scene)
+    if row["state"] not in ("queued", "running"):
+        raise Conflict(f"build {build!r} is {row['state']}, nothing to cancel")
+    db.request_cancel(build)
+    return db.build(build)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap(db: Database, store: SceneStore, grace: float = 10.0) -> int:
+    """Mark live builds whose worker is gone as failed and delete their partial folders; returns a count.
+
+    A queued row without a pid older than ``grace`` seconds is a worker that never started.
+    """
+    n = 0
+    for row in db.live_builds():
+        if _alive(row["pid"]) or (row["pid"] is None and time.time() - row["created"] < grace):
+            continue
+        db.finish_build(row["id"], "failed", "the build worker stopped unexpectedly")
+        db.append_log(row["id"], "build worker died; the published version is unchanged")
+        if store.published(row["scene"]) != row["id"]:
+            shutil.rmtree(store.build_dir(row["scene"], row["id"]), ignore_errors=True)
+        n += 1
+    return n
+
+
+def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> Any:
+    """The manifest's :class:`twin.scene.Scene` with the planner's variants from the database added.
+
+    A database variant replaces a manifest variant of the same id; the others are kept.
+    """
+    from twin.designs.model import Anchor, DesignSpec
+    from twin.scene import VariantSpec, load_scene
+
+    scene = load_scene(Path(db.scene(scene_id)["manifest"]))
+    mine = []
+    for v in db.variants(scene_id):
+        specs = []
+        for d in v["designs"]:
+            up = db.upload(d["upload"])
+            specs.append(
+                DesignSpec(
+                    file=upload_file(data_dir, up), id=d["id"], title=d["title"], anchor=Anchor.from_dict(d["anchor"])
+                )
+            )
+        # ``removed`` is kept in the database for the viewer; the builder hides buildings by design sites.
+        mine.append(VariantSpec(id=v["id"], title=v["title"], designs=tuple(specs)))
+    ids = {v.id for v in mine}
+    variants = tuple(v for v in scene.variants if v.id not in ids) + tuple(mine)
+    return dataclasses.replace(scene, variants=variants)
+
+
+def load_builder(spec: str) -> Callable[..., Any]:
+    """The build function named by ``module:function`` or ``path/to/file.py:function``."""
+    module, _, func = spec.rpartition(":")
+    if module.endswith(".py"):
+        loaded = importlib.util.spec_from_file_location(Path(module).stem, module)
+        if loaded is None or loaded.loader is None:
+            raise ManifestError(f"builder {spec!r}: cannot load {module}")
+        mod = importlib.util.module_from_spec(loaded)
+        loaded.loader.exec_module(mod)
+    else:
+        mod = importlib.import_module(module)
+    builder: Callable[..., Any] = getattr(mod, func)
+    return builder
+
+
+class _DbLog(logging.Handler):
+    """Appends the builder's log records to the build's log column."""
+
+    def __init__(self, db: Database, build: str) -> None:
+        super().__init__(logging.INFO)
+        self.db, self.build = db, build
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.db.append_log(self.build, self.format(record))
+        except Exception:  # logging must never stop a build
+            self.handleError(record)
+
+
+class _Poll:
+    """Throttled progress writes and cancel polls of one build."""
+
+    def __init__(self, db: Database, build: str) -> None:
+        self.db, self.build = db, build
+        self.stage = ""
+        self.last_progress = self.last_cancel = 0.0
+        self.cancelled = False
+
+    def progress(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if stage != self.stage:
+            self.db.append_log(self.build, f"{time.strftime('%H:%M:%S')} stage {stage}")
+        elif now - self.last_progress < PROGRESS_INTERVAL:
+            return
+        self.last_progress, self.stage = now, stage
+        self.db.update_build(self.build, stage=stage, progress=max(0.0, min(1.0, float(fraction))))
+
+    def cancel(self) -> bool:
+        now = time.monotonic()
+        if not self.cancelled and now - self.last_cancel >= CANCEL_INTERVAL:
+            self.last_cancel = now
+            self.cancelled = self.db.cancel_requested(self.build)
+        return self.cancelled
+
+
+def run_build(settings: Settings, build: str) -> str:
+    """The worker's body: wait for the scene lock, build, record the outcome; returns the final state."""
+    db = Database(settings.db_path)
+    store = SceneStore(settings.data_dir)
+    row = db.build(build)
+    scene = row["scene"]
+    store.scene_dir(scene).mkdir(parents=True, exist_ok=True)
+    lock = open(store.scene_dir(scene) / "build.lock", "a+")  # noqa: SIM115 - held until the process exits
+    waited = False
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if db.cancel_requested(build):
+                db.finish_build(build, "cancelled", "cancelled while waiting")
+                return "cancelled"
+            if not waited:
+                db.append_log(build, "waiting for another build of this scene to finish")
+                waited = True
+            time.sleep(0.2)
+    db.update_build(build, state="running", started=time.time(), pid=os.getpid(), stage="prepare")
+    out = store.build_dir(scene, build)
+    handler = _DbLog(db, build)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    poll = _Poll(db, build)
+    progress, cancel = poll.progress, poll.cancel
+    try:
+        builder = load_builder(settings.builder)
+        published = store.published(scene)
+        result = builder(
+            scene_for_build(db, settings.data_dir, scene),
+            out,
+            # Blobs stay in the build folder (blob_dir=None): URIs in tileset.json are relative to the blob
+            # folder, and only out/blobs keeps them inside the public /tiles/<scene>/ tree.
+            blob_dir=None,
+            jobs=settings.build_jobs,
+            progress=progress,
+            cancel=cancel,
+            previous=store.build_dir(scene, published) if published else None,
+        )
+        if cancel() or db.cancel_requested(build):
+            raise _Cancelled
+        if not store.is_complete(scene, build):
+            raise ManifestError("the builder finished without writing tileset.json and scene.json")
+        summary = getattr(getattr(result, "report", None), "summary", None)
+        if callable(summary):
+            db.append_log(build, summary())
+        db.update_build(build, stage="done", progress=1.0)
+        db.finish_build(build, "succeeded")
+        return "succeeded"
+    except _Cancelled:
+        state, error = "cancelled", "cancelled by a planner"
+    except TwinError as exc:
+        state, error = ("cancelled", str(exc)) if db.cancel_requested(build) else ("failed", str(exc))
+    except Exception as exc:  # a bug in the builder: keep the traceback for the planner and for us
+        db.append_log(build, traceback.format_exc())
+        state, error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        logging.getLogger().removeHandler(handler)
+    shutil.rmtree(out, ignore_errors=True)
+    db.append_log(build, f"{state}: {error}")
+    db.finish_build(build, state, error)
+    return state
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of the worker process: ``python -m server.jobs <settings-json> <build>``."""
+    settings = Settings(**json.loads(argv[0]))
+    state = run_build(settings, argv[1])
+    return 0 if state == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

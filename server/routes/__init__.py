@@ -1,0 +1,1 @@
+"""HTTP routers, one per audience: public, tiles (documentation of the fast path), ogc, planner, admin."""

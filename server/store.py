@@ -1,0 +1,187 @@
+"""The scene store on disk: immutable build folders and one published pointer per scene.
+
+Layout under ``<data_dir>/scenes/<scene>/``::
+
+    builds/<build>/      one complete build folder (tileset.json, variants/, blobs/, scene.json, ...)
+    blobs/               blobs shared by the builds of the scene (the builder's ``blob_dir``)
+    published.json       {"build": "<build>", "published": <unix time>}, replaced by an atomic rename
+
+A build folder is never changed once its build succeeded, so every file under it can be cached forever by
+path; publishing only swaps the pointer. Readers see the old build or the new one, never a mix: the new
+folder is complete (and its JSON precompressed) before the pointer names it, and a crash before the rename
+leaves the old pointer in place.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import brotli
+
+from twin.errors import Conflict, NotFound, StoreError
+
+#: Names of scenes, variants, designs and builds: they become path segments, so no dots or slashes.
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NAME_PATTERN = NAME_RE.pattern
+
+#: JSON files at or above this size get .gz and .br siblings at publish time.
+PRECOMPRESS_MIN_BYTES = 512
+
+
+def check_name(kind: str, name: str) -> str:
+    """``name`` if it is a safe path segment, else :class:`NotFound` (unknown names are simply absent)."""
+    if not NAME_RE.match(name):
+        raise NotFound(f"{kind} {name!r} not found")
+    return name
+
+
+def _replace_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file, fsync and rename: all or nothing."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def precompress(folder: Path) -> int:
+    """Write ``.gz`` and ``.br`` next to every JSON file of a build folder that lacks them; returns a count.
+
+    Done once at publish time so the tile server never compresses per request.
+    """
+    n = 0
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in (".json", ".geojson") or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if len(data) < PRECOMPRESS_MIN_BYTES:
+            continue
+        for suffix, pack in (
+            (".gz", lambda b: gzip.compress(b, 9, mtime=0)),
+            (".br", lambda b: brotli.compress(b, quality=9)),
+        ):
+            target = path.with_name(path.name + suffix)
+            if not target.exists():
+                _replace_atomic(target, pack(data))
+                n += 1
+    return n
+
+
+class SceneStore:
+    """Build folders and published pointers under ``<data_dir>/scenes``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "scenes"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def scene_dir(self, scene: str) -> Path:
+        """``<data_dir>/scenes/<scene>``."""
+        return self.root / check_name("scene", scene)
+
+    def blob_dir(self, scene: str) -> Path:
+        """The blob folder shared by all builds of ``scene``."""
+        return self.scene_dir(scene) / "blobs"
+
+    def build_dir(self, scene: str, build: str) -> Path:
+        """The folder of one build (it may not exist yet)."""
+        return self.scene_dir(scene) / "builds" / check_name("build", build)
+
+    def pointer(self, scene: str) -> Path:
+        """The published pointer file of ``scene``."""
+        return self.scene_dir(scene) / "published.json"
+
+    def published(self, scene: str) -> str | None:
+        """The id of the published build of ``scene``, or None."""
+        try:
+            data = json.loads(self.pointer(scene).read_bytes())
+        except (FileNotFoundError, NotFound):
+            return None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"published pointer of scene {scene!r} unreadable: {exc}") from exc
+        build = data.get("build")
+        return build if isinstance(build, str) and NAME_RE.match(build) else None
+
+    def published_scenes(self) -> list[str]:
+        """Ids of all scenes that have a published build, sorted."""
+        return sorted(p.parent.name for p in self.root.glob("*/published.json") if NAME_RE.match(p.parent.name))
+
+    def scene_info(self, scene: str, build: str) -> dict[str, Any]:
+        """The ``scene.json`` of a build."""
+        path = self.build_dir(scene, build) / "scene.json"
+        try:
+            info = json.loads(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise NotFound(f"build {build!r} of scene {scene!r} has no scene.json") from exc
+        except ValueError as exc:
+            raise StoreError(f"{path}: not JSON: {exc}") from exc
+        if not isinstance(info, dict):
+            raise StoreError(f"{path}: not a JSON object")
+        return info
+
+    def is_complete(self, scene: str, build: str) -> bool:
+        """True if the build folder holds a tileset.json and a scene.json (written last by the builder)."""
+        d = self.build_dir(scene, build)
+        return (d / "tileset.json").is_file() and (d / "scene.json").is_file()
+
+    def publish(self, scene: str, build: str) -> None:
+        """Make ``build`` the published version of ``scene``: precompress, then swap the pointer."""
+        if not self.is_complete(scene, build):
+            raise Conflict(f"build {build!r} of scene {scene!r} is not complete and cannot be published")
+        precompress(self.build_dir(scene, build))
+        body = json.dumps({"build": build, "published": time.time()}).encode()
+        _replace_atomic(self.pointer(scene), body)
+
+    def unpublish(self, scene: str) -> None:
+        """Take ``scene`` off the public API; its builds stay on disk."""
+        try:
+            self.pointer(scene).unlink()
+        except FileNotFoundError as exc:
+            raise NotFound(f"scene {scene!r} is not published") from exc
+
+    def remove_build(self, scene: str, build: str) -> None:
+        """Delete a build folder (never the published one)."""
+        if self.published(scene) == build:
+            raise Conflict(f"build {build!r} is published; unpublish or publish another build first")
+        shutil.rmtree(self.build_dir(scene, build), ignore_errors=True)
+
+    def import_folder(self, scene: str, build: str, folder: Path) -> Path:
+        """Copy a build folder made elsewhere (``twin build``) into the store as ``build``.
+
+        Blobs go to the scene's shared blob folder (hard links into the build folder where the file system
+        allows, copies otherwise); the copy lands under a temp name and is renamed into place when complete.
+        """
+        folder = Path(folder)
+        if not (folder / "tileset.json").is_file() or not (folder / "scene.json").is_file():
+            raise NotFound(f"{folder} is not a build folder (needs tileset.json and scene.json)")
+        target = self.build_dir(scene, build)
+        if target.exists():
+            raise Conflict(f"build {build!r} of scene {scene!r} exists")
+        tmp = target.with_name(f".{build}.import")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shared = self.blob_dir(scene)
+        shared.mkdir(parents=True, exist_ok=True)
+
+        def copy(src: str, dst: str) -> None:
+            s = Path(src)
+            if s.parent.name == "blobs":
+                blob = shared / s.name
+                if not blob.exists():
+                    shutil.copy2(s, blob)
+                try:
+                    os.link(blob, dst)
+                    return
+                except OSError:
+                    pass
+            shutil.copy2(src, dst)
+
+        shutil.copytree(folder, tmp, copy_function=copy)
+        os.replace(tmp, target)
+        return target

@@ -1,0 +1,196 @@
+"""Design uploads: streamed to a temp folder under a size limit, checked by parsing, then moved in whole.
+
+Nothing is left half-stored: the file is written under ``<data_dir>/tmp/``, checked (format by content, no
+external references, declared sizes that would unpack beyond the limit refused before anything unpacks,
+then :func:`twin.designs.load.load_design`), and only a good upload is renamed to ``<data_dir>/uploads/<id>/``
+and recorded in the database. Any failure removes the temp folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from server.db import Database, new_id
+from server.errors import PayloadTooLarge
+from twin.errors import DesignError, TwinError, UnsupportedFormat
+
+#: Upload formats by their first bytes; zip archives and anything unknown are refused (415).
+EXTENSIONS = {"glb": ".glb", "gltf": ".gltf", "ifc": ".ifc", "obj": ".obj", "citygml": ".gml"}
+
+
+def safe_filename(name: str) -> str:
+    """A display name without path parts or odd characters (the stored file gets its own name)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")[:120]
+    return base or "design"
+
+
+def sniff(path: Path) -> str:
+    """The design format by content; zip and compressed files are refused (nothing here unpacks them)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x1f\x8b") or head.startswith(b"BZh"):
+        raise UnsupportedFormat("archives and compressed files are not accepted: upload the design file itself")
+    from twin.designs.load import sniff as twin_sniff
+
+    try:
+        return twin_sniff(path)
+    except DesignError as exc:
+        raise UnsupportedFormat(str(exc)) from exc
+
+
+def check_gltf(path: Path, fmt: str, max_inflated: int) -> None:
+    """Refuse a glTF/GLB that is truncated, names external files, or declares more data than allowed.
+
+    Declared sizes (buffers, buffer views, meshopt-compressed views, accessor counts) are summed *before*
+    anything is decoded, so a small file that would inflate to gigabytes is refused cheaply.
+    """
+    data = path.read_bytes()
+    name = path.name
+    if fmt == "glb":
+        if len(data) < 20:
+            raise DesignError(f"{name}: truncated GLB (only {len(data)} bytes)")
+        _magic, version, length = struct.unpack_from("<4sII", data)
+        if version != 2:
+            raise DesignError(f"{name}: GLB version {version}, only glTF 2.0 is supported")
+        if length != len(data):
+            raise DesignError(f"{name}: truncated GLB: header says {length} bytes, file has {len(data)}")
+        json_len, kind = struct.unpack_from("<I4s", data, 12)
+        if kind != b"JSON" or 20 + json_len > len(data):
+            raise DesignError(f"{name}: GLB without a complete JSON chunk")
+        text = data[20 : 20 + json_len]
+    else:
+        text = data
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DesignError(f"{name}: unreadable glTF JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise DesignError(f"{name}: the glTF JSON is not an object")
+    for kind in ("buffers", "images"):
+        for i, item in enumerate(_items(doc, kind)):
+            uri = item.get("uri")
+            if isinstance(uri, str) and not uri.startswith("data:"):
+                raise DesignError(f"{name}: {kind}[{i}] names an external file {uri!r}; upload a self-contained GLB")
+    declared = sum(_int(b.get("byteLength")) for b in _items(doc, "buffers"))
+    for view in _items(doc, "bufferViews"):
+        declared += _int(view.get("byteLength"))
+        for ext in ("EXT_meshopt_compression", "KHR_meshopt_compression"):
+            meta = (view.get("extensions") or {}).get(ext) if isinstance(view.get("extensions"), dict) else None
+            if isinstance(meta, dict):
+                declared += _int(meta.get("count")) * _int(meta.get("byteStride"))
+    declared += sum(_int(a.get("count")) * 16 for a in _items(doc, "accessors"))
+    if declared > max_inflated:
+        raise PayloadTooLarge(
+            f"{name}: declares {declared:,} bytes of data, more than the limit of {max_inflated:,} "
+            "(a compression bomb or a design too large for a scene)"
+        )
+
+
+def _items(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key)
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def check_design(path: Path, max_inflated: int, title: str) -> tuple[str, dict[str, Any]]:
+    """Check a design file by parsing it; returns (format, info). Raises a :class:`TwinError` subclass.
+
+    Any unexpected error from a format reader on hostile input is turned into :class:`DesignError`: a
+    file we cannot parse is the uploader's problem (422), never a server error.
+    """
+    fmt = sniff(path)
+    if fmt in ("glb", "gltf"):
+        check_gltf(path, fmt, max_inflated)
+    from twin.designs.load import load_design
+
+    try:
+        design = load_design(path, name=title)
+    except TwinError:
+        raise
+    except Exception as exc:
+        raise DesignError(f"{path.name}: cannot read the {fmt} file: {type(exc).__name__}: {exc}") from exc
+    bounds = design.bounds
+    info = {
+        "triangles": design.triangle_count,
+        "bounds": [[float(v) for v in row] for row in bounds],
+        "storeys": len(design.storeys),
+        "georeferenced": design.georef is not None,
+    }
+    return fmt, info
+
+
+async def store_upload(
+    db: Database,
+    data_dir: Path,
+    scene: str,
+    filename: str,
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+    max_inflated: int,
+    declared_length: int | None = None,
+) -> dict[str, Any]:
+    """Stream ``chunks`` to disk, check the design, move it in and record it; returns the upload row."""
+    if declared_length is not None and declared_length > max_bytes:
+        raise PayloadTooLarge(f"upload of {declared_length:,} bytes exceeds the limit of {max_bytes:,}")
+    upload = new_id("u")
+    tmp = Path(data_dir) / "tmp" / upload
+    tmp.mkdir(parents=True)
+    name = safe_filename(filename)
+    try:
+        raw = tmp / "upload.bin"
+        size, sha = await _receive(chunks, raw, max_bytes)
+        if size == 0:
+            raise DesignError("the upload is empty")
+        fmt, info = await anyio.to_thread.run_sync(_check_and_rename, raw, max_inflated, name)
+        target = Path(data_dir) / "uploads" / upload
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+        try:
+            db.add_upload(upload, scene, name, fmt, size, sha, info)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        return db.upload(upload)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_and_rename(raw: Path, max_inflated: int, title: str) -> tuple[str, dict[str, Any]]:
+    fmt = sniff(raw)
+    # Readers pick sub-formats by suffix (trimesh), so give the file the extension of its content.
+    named = raw.with_name("design" + EXTENSIONS[fmt])
+    os.replace(raw, named)
+    _, info = check_design(named, max_inflated, title)
+    return fmt, info
+
+
+def upload_file(data_dir: Path, row: dict[str, Any]) -> Path:
+    """The stored design file of an upload row."""
+    return Path(data_dir) / "uploads" / row["id"] / ("design" + EXTENSIONS[row["format"]])
+
+
+async def _receive(chunks: AsyncIterator[bytes], path: Path, max_bytes: int) -> tuple[int, str]:
+    size = 0
+    sha = hashlib.sha256()
+    with open(path, "wb") as f:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"upload exceeds the limit of {max_bytes:,} bytes")
+            sha.update(chunk)
+            f.write(chunk)
+    return size, sha.hexdigest()
