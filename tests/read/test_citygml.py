@@ -336,6 +336,16 @@ def test_box_building_fields(tmp_path: Path) -> None:
     assert b.footprint.equals(shapely.box(100, 200, 110, 206))
 
 
+def test_measured_height_wins_unless_not_positive(tmp_path: Path) -> None:
+    tall = box_building("B1", "<bldg:measuredHeight>7.5</bldg:measuredHeight>")
+    flat = box_building("B2", "<bldg:measuredHeight>0</bldg:measuredHeight>", x=20.0)
+    report = Report()
+    b1, b2 = read(write(tmp_path, tall + flat), report)
+    assert (b1.height, b1.properties["height_source"]) == (7.5, "measured")
+    assert (b2.height, b2.properties["height_source"]) == (4.0, "geometry")
+    assert report.repaired["non-positive measuredHeight ignored"] == 1
+
+
 def test_highest_lod_wins(tmp_path: Path) -> None:
     lod1 = box_polygons(h=9.0)
     solid = "".join(f"<gml:surfaceMember>{polygon(p)}</gml:surfaceMember>" for ps in lod1.values() for p in ps)

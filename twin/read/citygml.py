@@ -545,6 +545,9 @@ def _record(
     z = np.concatenate([s.exterior[:, 2] for s in surfaces])
     base, top = float(z.min()), float(z.max())
     measured = attrs.pop("measured_height", None)
+    if measured is not None and measured <= 0:
+        report.repair(fid, "non-positive measuredHeight ignored")
+        measured = None
     height = measured if measured is not None else top - base
     code = attrs.get("roof_type")
     shape = ROOF_TYPE_SHAPES.get(code, "flat") if code else "flat"
