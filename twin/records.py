@@ -23,8 +23,8 @@ class Roof:
 
     shape : one of :data:`ROOF_SHAPES` (readers map unknown shapes to ``flat`` and report them)
     height : metres from the eaves to the ridge (0 for flat)
-    direction : compass bearing in degrees (0 = north, clockwise). For ``skillion`` the direction the
-        slope faces (downhill); for ``gabled``/``hipped`` the direction of the ridge. ``None`` = derived
+    direction : compass bearing in degrees (0 = north, clockwise) that the (main) slope faces, downhill, as
+        OSM's ``roof:direction``: for ``gabled``/``hipped`` the ridge runs across it. ``None`` = derived
         from the footprint (``orientation``).
     orientation : ``"along"`` (ridge along the longest side, the default) or ``"across"``
     """

@@ -248,9 +248,9 @@ def test_roof_fallback_is_counted_and_kept_as_tag() -> None:
 def test_roof_direction_and_orientation() -> None:
     skillion = attrs({"building": "yes", "roof:shape": "skillion", "roof:direction": "SE"})
     assert skillion.roof.direction == 135.0
-    # OSM gives the slope's direction; Roof wants the ridge, which runs across it.
+    # Roof.direction keeps OSM's meaning for every shape: the way the main slope faces.
     gabled = attrs({"building": "yes", "roof:shape": "gabled", "roof:direction": "N"})
-    assert gabled.roof.direction == 90.0
+    assert gabled.roof.direction == 0.0
     across = attrs({"building": "yes", "roof:shape": "gabled", "roof:orientation": "across"})
     assert across.roof.orientation == "across"
     assert across.roof.direction is None

@@ -227,9 +227,6 @@ def _roof(
         direction = parse_direction(tags["roof:direction"])
         if direction is None:
             report.repair(feature_id, "bad roof direction tag")
-        elif shape in ("gabled", "hipped"):
-            # OSM gives the direction the main slope faces; Roof wants the ridge, which runs across it.
-            direction = (direction + 90.0) % 360.0
         elif shape in ("flat", "pyramidal"):
             direction = None
 

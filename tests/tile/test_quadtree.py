@@ -1,0 +1,62 @@
+"""The ADD quadtree: every building exactly once, budgets kept, big buildings high, errors meaningful."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.tile import build_quadtree
+
+
+def _tree(n: int = 5000, budget: float = 20_000, seed: int = 1):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    centroids = rng.uniform(0, 4000, (n, 2))
+    importance = rng.lognormal(5, 1.5, n)
+    sizes = np.sqrt(importance)
+    weights = rng.integers(12, 60, n).astype(float)
+    return build_quadtree(centroids, importance, sizes, weights, budget=budget), centroids, importance, sizes, weights
+
+
+def test_every_building_once() -> None:
+    tree, *_ = _tree()
+    members = np.concatenate([n.members for n in tree.walk()])
+    assert len(members) == 5000 and len(np.unique(members)) == 5000
+
+
+def test_budget_kept() -> None:
+    tree, _, _, _, weights = _tree()
+    for node in tree.walk():
+        assert weights[node.members].sum() <= 20_000
+
+
+def test_important_buildings_go_up() -> None:
+    tree, _, importance, _, _ = _tree()
+    for node in tree.walk():
+        for child in node.children:
+            # Everything a child holds is less important than anything its parent kept.
+            assert importance[child.members].max() <= importance[node.members].min()
+
+
+def test_geometric_error_is_largest_missing_building() -> None:
+    tree, _, _, sizes, _ = _tree()
+    for node in tree.walk():
+        if not node.children:
+            assert node.geometric_error == 0.0
+            continue
+        below = np.concatenate([d.members for c in node.children for d in c.walk()])
+        assert node.geometric_error == sizes[below].max()
+        assert all(c.geometric_error <= node.geometric_error for c in node.children)
+
+
+def test_children_split_by_quadrant() -> None:
+    tree, centroids, *_ = _tree()
+    for node in tree.walk():
+        for child in node.children:
+            minx, miny, maxx, maxy = child.bounds
+            pts = np.concatenate([d.members for d in child.walk()])
+            assert np.all((centroids[pts, 0] >= minx) & (centroids[pts, 0] <= maxx))
+            assert np.all((centroids[pts, 1] >= miny) & (centroids[pts, 1] <= maxy))
+
+
+def test_small_input_is_one_leaf() -> None:
+    tree = build_quadtree(np.array([[0.0, 0.0]]), np.array([1.0]), np.array([1.0]), np.array([12.0]))
+    assert tree.children == [] and list(tree.members) == [0] and tree.geometric_error == 0.0
