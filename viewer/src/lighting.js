@@ -1,0 +1,70 @@
+/**
+ * Sun, sky light and ground: a DirectionalLight placed from sun.js's position for the scene's
+ * latitude and longitude, with a shadow camera fitted to the scene, and a ground plane that
+ * receives the shadows.
+ */
+import { Color, DirectionalLight, HemisphereLight, Mesh, MeshStandardMaterial, PlaneGeometry, Vector3 } from 'three';
+import { sunDirectionWorld, sunPosition } from './sun.js';
+
+export class Lighting {
+  /**
+   * @param {import('three').Object3D} world the group holding the scene (sun and ground scale with it)
+   */
+  constructor(world) {
+    this.sun = new DirectionalLight(0xfff4e0, 2.2);
+    this.sun.castShadow = true;
+    this.sun.shadow.mapSize.set(2048, 2048);
+    this.sun.shadow.bias = -0.0005;
+    this.sun.shadow.normalBias = 0.02;
+    this.sky = new HemisphereLight(0xdfe9f5, 0x6b6358, 1.1);
+    this.ground = new Mesh(new PlaneGeometry(1, 1).rotateX(-Math.PI / 2), new MeshStandardMaterial({ color: 0xbfc2b8 }));
+    this.ground.name = 'ground';
+    this.ground.receiveShadow = true;
+    world.add(this.sun, this.sun.target, this.sky, this.ground);
+    this.center = new Vector3();
+    this.radius = 100;
+    this.groundY = 0;
+    this.position = { azimuth: 180, elevation: 45 };
+  }
+
+  /**
+   * Fit ground and shadow camera to the scene.
+   * @param {import('three').Sphere} sphere world-local bounding sphere
+   * @param {number} groundY ground level (world-local)
+   */
+  fit(sphere, groundY) {
+    this.center.copy(sphere.center);
+    this.radius = Math.max(sphere.radius, 10);
+    this.groundY = groundY;
+    this.ground.position.set(sphere.center.x, groundY - 0.05, sphere.center.z);
+    this.ground.scale.setScalar(this.radius * 8);
+    const cam = this.sun.shadow.camera;
+    cam.left = cam.bottom = -this.radius;
+    cam.right = cam.top = this.radius;
+    cam.near = 0.5;
+    cam.far = this.radius * 4;
+    cam.updateProjectionMatrix();
+  }
+
+  /**
+   * Place the sun for an instant and place.
+   * @param {Date} date
+   * @param {number} lat degrees
+   * @param {number} lon degrees
+   * @returns {{azimuth: number, elevation: number}}
+   */
+  setSun(date, lat, lon) {
+    const pos = sunPosition(date, lat, lon);
+    const dir = new Vector3(...sunDirectionWorld(date, lat, lon));
+    this.sun.target.position.copy(this.center);
+    this.sun.position.copy(this.center).addScaledVector(dir, this.radius * 2);
+    // Fade the sun out through twilight; the sky light keeps the scene readable at night.
+    const day = Math.max(0, Math.min(1, (pos.elevation + 2) / 8));
+    this.sun.intensity = 2.2 * day;
+    this.sun.visible = day > 0;
+    this.sky.intensity = 0.7 + 0.4 * day;
+    this.sky.color = new Color(0xdfe9f5).lerp(new Color(0x28324a), 1 - day);
+    this.position = pos;
+    return pos;
+  }
+}

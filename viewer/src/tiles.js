@@ -1,0 +1,128 @@
+/**
+ * TilesRenderer set-up: one function builds a renderer for a tileset URL with the plugins every
+ * twin tileset needs, keeps load statistics for the UI and tests, and prepares tile meshes for
+ * shadows and per-feature highlighting (see `picking.js`).
+ */
+import { Box3, Matrix4, Sphere } from 'three';
+import { TilesRenderer } from '3d-tiles-renderer';
+import { GLTFExtensionsPlugin, ImplicitTilingPlugin, ReorientationPlugin } from '3d-tiles-renderer/plugins';
+import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
+
+const DEG = Math.PI / 180;
+
+/**
+ * Patch a tile material so fragments whose `_feature_id_0` equals the `highlightId` uniform are
+ * tinted. The uniform object is shared by every mesh of one tile (feature ids index that tile's
+ * property table), so a building split across primitives lights up as one.
+ * @param {import('three').Material} material
+ * @param {{value: number}} uniform
+ * @param {boolean} hasFeatureIds whether the geometry carries `_feature_id_0`
+ * @returns {import('three').Material} a patched clone
+ */
+export function highlightableMaterial(material, uniform, hasFeatureIds) {
+  const m = material.clone();
+  m.onBeforeCompile = (shader) => {
+    shader.uniforms.highlightId = uniform;
+    // Meshes without feature ids (foreign sample tilesets) highlight as a whole: id 0 stands for "the mesh".
+    const idExpr = hasFeatureIds ? '_feature_id_0' : '0.0';
+    shader.vertexShader = shader.vertexShader
+      .replace(
+        '#include <common>',
+        `#include <common>\n${hasFeatureIds ? 'attribute float _feature_id_0;' : ''}\nvarying float vFeatureId;`,
+      )
+      .replace('#include <begin_vertex>', `#include <begin_vertex>\nvFeatureId = ${idExpr};`);
+    shader.fragmentShader = shader.fragmentShader
+      .replace('#include <common>', '#include <common>\nuniform float highlightId;\nvarying float vFeatureId;')
+      .replace(
+        '#include <dithering_fragment>',
+        '#include <dithering_fragment>\nif (abs(vFeatureId - highlightId) < 0.5) gl_FragColor.rgb = mix(gl_FragColor.rgb, vec3(1.0, 0.55, 0.1), 0.65);',
+      );
+  };
+  m.customProgramCacheKey = () => `twin-highlight-${hasFeatureIds}`;
+  return m;
+}
+
+/**
+ * Build a TilesRenderer for one tileset.
+ * @param {string} url tileset.json URL
+ * @param {object} options
+ * @param {import('three').WebGLRenderer} options.renderer
+ * @param {import('three').Camera} options.camera
+ * @param {{lon: number, lat: number, height?: number}|null} [options.origin] scene origin (degrees):
+ *   tilesets of one scene are all placed relative to it so variants line up; without it the
+ *   tileset is re-centred on its own bounding sphere
+ * @param {number} [options.errorTarget=12] screen-space error in pixels
+ * @returns {TilesRenderer} with `stats` ({models, errors, triangles}) and `highlightUniforms`
+ */
+export function createTiles(url, { renderer, camera, origin = null, errorTarget = 12 }) {
+  const tiles = new TilesRenderer(url);
+  tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder, autoDispose: false }));
+  tiles.registerPlugin(new ImplicitTilingPlugin());
+  tiles.registerPlugin(
+    new ReorientationPlugin(
+      origin ? { lat: origin.lat * DEG, lon: origin.lon * DEG, height: origin.height ?? 0, recenter: true } : { recenter: true },
+    ),
+  );
+  tiles.errorTarget = errorTarget;
+  tiles.setCamera(camera);
+  tiles.setResolutionFromRenderer(camera, renderer);
+  tiles.stats = { models: 0, errors: [], rootLoaded: false };
+  tiles.addEventListener('load-root-tileset', () => (tiles.stats.rootLoaded = true));
+  tiles.addEventListener('load-error', (e) => tiles.stats.errors.push(String(e.error?.message ?? e.error ?? e.url)));
+  tiles.addEventListener('load-model', ({ scene }) => {
+    tiles.stats.models++;
+    prepareTileScene(scene);
+  });
+  tiles.addEventListener('dispose-model', ({ scene }) => {
+    scene.traverse((o) => {
+      if (o.isMesh && o.userData.twinMaterial) o.material.dispose();
+    });
+  });
+  return tiles;
+}
+
+/**
+ * Make a freshly loaded tile cast and receive shadows and carry the highlight uniform.
+ * @param {import('three').Object3D} scene the tile's glTF scene
+ */
+export function prepareTileScene(scene) {
+  const uniform = { value: -1 };
+  scene.userData.highlight = uniform;
+  scene.traverse((o) => {
+    if (!o.isMesh) return;
+    o.castShadow = true;
+    o.receiveShadow = true;
+    const hasIds = Boolean(o.geometry.getAttribute('_feature_id_0'));
+    const patch = (mat) => highlightableMaterial(mat, uniform, hasIds);
+    o.material = Array.isArray(o.material) ? o.material.map(patch) : patch(o.material);
+    o.userData.twinMaterial = true;
+    o.userData.highlight = uniform;
+  });
+}
+
+/**
+ * Bounds of a loaded tileset in the coordinates of `frame` (an ancestor of the tiles group, e.g.
+ * the world group), from the root's oriented box so a georeferenced tileset gets a tight box.
+ * @param {TilesRenderer} tiles
+ * @param {import('three').Object3D|null} [frame] null for three.js world coordinates
+ * @returns {{box: Box3, sphere: Sphere}|null}
+ */
+export function tilesBounds(tiles, frame = null) {
+  const obb = new Box3();
+  const obbMatrix = new Matrix4();
+  if (!tiles.root || !tiles.getOrientedBoundingBox(obb, obbMatrix)) return null;
+  tiles.group.updateMatrixWorld(true);
+  const toFrame = frame ? frame.matrixWorld.clone().invert() : new Matrix4();
+  toFrame.multiply(tiles.group.matrixWorld).multiply(obbMatrix);
+  const box = obb.applyMatrix4(toFrame);
+  return { box, sphere: box.getBoundingSphere(new Sphere()) };
+}
+
+/**
+ * Wait until a tileset finished loading what the current camera needs.
+ * @param {TilesRenderer} tiles
+ * @returns {boolean} true when the root is loaded and nothing is pending
+ */
+export function tilesSettled(tiles) {
+  return tiles.stats.rootLoaded && tiles.loadProgress === 1;
+}

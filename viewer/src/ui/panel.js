@@ -1,0 +1,226 @@
+/**
+ * The HTML user interface around the canvas: toolbar (scene, variant, compare, navigation mode,
+ * sun date and time, language, Enter VR/AR), attribute panel, metrics panel, measure readout and
+ * the always-visible attribution. Every control has a label or aria-label; all text comes from i18n.
+ */
+import { t, language, languages, onLanguageChange, setLanguage } from './i18n.js';
+import { formatLength } from '../geo.js';
+import { BASE } from '../variants.js';
+
+/** Attribute keys of the twin's `building` class, in display order. */
+export const BUILDING_FIELDS = ['name', 'address', 'usage', 'height', 'levels', 'roof_shape', 'year', 'source', 'id'];
+
+const $ = (root, sel) => root.querySelector(sel);
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'text') node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function formatValue(key, value, lang) {
+  if (value === null || value === undefined || value === '' || (key === 'levels' && value === -1)) return null;
+  if (key === 'height' && typeof value === 'number') return formatLength(value, lang);
+  if (typeof value === 'number') return value.toLocaleString(lang, { maximumFractionDigits: 2 });
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) return Array.from(value).join(', ');
+  return String(value);
+}
+
+/**
+ * Attribute rows for display: known building fields first, then any other property.
+ * @param {Record<string, any>} properties
+ * @param {string} lang
+ * @returns {[string, string][]} label, formatted value
+ */
+export function attributeRows(properties, lang = language()) {
+  const keys = [...BUILDING_FIELDS.filter((k) => k in properties), ...Object.keys(properties).filter((k) => !BUILDING_FIELDS.includes(k))];
+  const rows = [];
+  for (const k of keys) {
+    const v = formatValue(k, properties[k], lang);
+    if (v !== null) rows.push([t(`attr.${k}`) === `attr.${k}` ? k : t(`attr.${k}`), v]);
+  }
+  return rows;
+}
+
+export class Panel {
+  /**
+   * @param {HTMLElement} root the #ui element from index.html
+   * @param {object} handlers callbacks: onScene(id), onVariant(key), onCompare(key), onToggle(),
+   *   onSwipe(bool), onSplit(0..1), onMode(mode), onDateTime(Date), onEnterXR(mode)
+   */
+  constructor(root, handlers) {
+    this.root = root;
+    this.h = handlers;
+    this.variants = null;
+    this.scene = null;
+    this._selected = null;
+    const on = (sel, ev, fn) => $(root, sel).addEventListener(ev, fn);
+    on('#scene', 'change', (e) => this.h.onScene(e.target.value));
+    on('#variant', 'change', (e) => this.h.onVariant(e.target.value));
+    on('#compare', 'change', (e) => this.h.onCompare(e.target.value || null));
+    on('#compare-toggle', 'click', () => this.h.onToggle());
+    on('#swipe', 'change', (e) => this.h.onSwipe(e.target.checked));
+    on('#split', 'input', (e) => this.h.onSplit(Number(e.target.value) / 100));
+    root.querySelectorAll('input[name=mode]').forEach((r) => r.addEventListener('change', (e) => this.h.onMode(e.target.value)));
+    on('#date', 'change', () => this._dateTime());
+    on('#time', 'input', () => this._dateTime());
+    on('#info-close', 'click', () => this.h.onCloseInfo());
+    on('#enter-vr', 'click', () => this.h.onEnterXR('immersive-vr'));
+    on('#enter-ar', 'click', () => this.h.onEnterXR('immersive-ar'));
+    const lang = $(root, '#lang');
+    for (const code of languages()) lang.append(el('option', { value: code, text: code.toUpperCase() }));
+    lang.value = language();
+    lang.addEventListener('change', (e) => setLanguage(e.target.value));
+    onLanguageChange(() => this.refresh());
+  }
+
+  _dateTime() {
+    const d = $(this.root, '#date').value;
+    const tm = $(this.root, '#time').value;
+    if (d && tm) this.h.onDateTime(new Date(`${d}T${tm}`));
+  }
+
+  /**
+   * Set the date and time controls (local time of the browser).
+   * @param {Date} date
+   */
+  setDateTime(date) {
+    const pad = (n) => String(n).padStart(2, '0');
+    $(this.root, '#date').value = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+    $(this.root, '#time').value = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  }
+
+  /** @param {object[]} scenes @param {object|null} current */
+  setScenes(scenes, current) {
+    const select = $(this.root, '#scene');
+    select.replaceChildren(...scenes.map((s) => el('option', { value: s.id, text: s.title })));
+    if (current) select.value = current.id;
+    select.disabled = scenes.length < 2;
+    this.scene = current;
+    this._attribution();
+  }
+
+  /** @param {import('../variants.js').VariantManager} variants */
+  setVariants(variants) {
+    this.variants = variants;
+    this.refresh();
+  }
+
+  _variantTitle(key) {
+    if (key === BASE) return t('variant.existing');
+    return this.scene?.variants.find((v) => v.id === key)?.title ?? key;
+  }
+
+  /** Rebuild text that depends on state or language. */
+  refresh() {
+    const v = this.variants;
+    const variant = $(this.root, '#variant');
+    const compare = $(this.root, '#compare');
+    if (v) {
+      const opts = (sel) => v.keys().map((k) => el('option', { value: k, text: this._variantTitle(k) }));
+      variant.replaceChildren(...opts());
+      variant.value = v.active;
+      compare.replaceChildren(el('option', { value: '', text: '–' }), ...opts());
+      compare.value = v.compare ?? '';
+      $(this.root, '#swipe').checked = v.swipe;
+      $(this.root, '#split-wrap').hidden = !v.swipe;
+      const single = v.keys().length < 2;
+      for (const id of ['#variant', '#compare', '#compare-toggle', '#swipe']) $(this.root, id).disabled = single;
+      this._metrics();
+    }
+    if (this._selected) this.showAttributes(this._selected);
+    this._attribution();
+    if (this._sun) this.setSun(this._sun);
+    if (this._measure) this.setMeasure(this._measure);
+  }
+
+  _metrics() {
+    const box = $(this.root, '#metrics');
+    const v = this.variants;
+    const variant = this.scene?.variants.find((x) => x.id === v?.active);
+    if (!variant) {
+      box.hidden = true;
+      return;
+    }
+    const lang = language();
+    const fmt = (n) => (typeof n === 'number' ? n.toLocaleString(lang, { maximumFractionDigits: 1 }) : String(n));
+    const rows = [];
+    for (const d of variant.designs ?? []) {
+      for (const [k, val] of Object.entries(d.metrics ?? {})) rows.push(el('tr', {}, [el('th', { scope: 'row', text: `${d.title ?? d.id}: ${k}` }), el('td', { text: fmt(val) }), el('td')]));
+    }
+    for (const [k, val] of Object.entries(variant.metrics_delta ?? {})) {
+      const sign = typeof val === 'number' && val > 0 ? '+' : '';
+      rows.push(el('tr', { class: 'delta' }, [el('th', { scope: 'row', text: k }), el('td'), el('td', { text: `${sign}${fmt(val)}` })]));
+    }
+    $(box, 'tbody').replaceChildren(...rows);
+    $(box, 'h2').textContent = `${t('metrics.title')}: ${this._variantTitle(variant.id)}`;
+    box.hidden = rows.length === 0;
+  }
+
+  _attribution() {
+    const parts = ['© OpenStreetMap contributors', ...(this.scene?.attribution ?? []), ...(this.scene?.licenses ?? [])];
+    $(this.root, '#attribution').textContent = [...new Set(parts)].join(' · ');
+  }
+
+  /**
+   * Show a picked feature's attributes.
+   * @param {{properties: Record<string, any>, featureId: number|null}} feature
+   */
+  showAttributes(feature) {
+    this._selected = feature;
+    const panel = $(this.root, '#info');
+    const rows = attributeRows(feature.properties);
+    const title = feature.properties.name || feature.properties.address || feature.properties.id || t('panel.building');
+    $(panel, 'h2').textContent = String(title);
+    $(panel, 'dl').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
+    $(panel, '.empty').hidden = rows.length > 0;
+    panel.hidden = false;
+  }
+
+  hideAttributes() {
+    this._selected = null;
+    $(this.root, '#info').hidden = true;
+  }
+
+  /** @param {{azimuth: number, elevation: number}} sun */
+  setSun(sun) {
+    this._sun = sun;
+    $(this.root, '#sun-readout').textContent = t('sun.position', { az: sun.azimuth.toFixed(0), el: sun.elevation.toFixed(0) });
+  }
+
+  /** @param {{distance: number, horizontal: number, height: number}|'hint'|null} result */
+  setMeasure(result) {
+    this._measure = result;
+    const box = $(this.root, '#measure-result');
+    box.hidden = !result;
+    if (result === 'hint') box.textContent = t('measure.hint');
+    else if (result) {
+      const lang = language();
+      box.textContent = `${t('measure.distance')}: ${formatLength(result.distance, lang)} · ${t('measure.horizontal')}: ${formatLength(result.horizontal, lang)} · ${t('measure.height')}: ${formatLength(result.height, lang)}`;
+    }
+  }
+
+  /** @param {string} text empty to hide */
+  setStatus(text) {
+    const s = $(this.root, '#status');
+    s.textContent = text;
+    s.hidden = !text;
+  }
+
+  /** @param {{vr: boolean, ar: boolean}} support */
+  setXrSupport(support) {
+    $(this.root, '#enter-vr').hidden = !support.vr;
+    $(this.root, '#enter-ar').hidden = !support.ar;
+  }
+
+  /** @param {'orbit'|'walk'|'measure'} mode */
+  setMode(mode) {
+    const radio = $(this.root, `input[name=mode][value=${mode}]`);
+    if (radio) radio.checked = true;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * WebXR sessions (immersive-vr and immersive-ar): session start and end, the tiles following the
+ * XR camera, controllers, and the per-frame logic that ties table-top, teleport, menu and info
+ * panel together.
+ *
+ * Modes: 'tabletop' (the miniature on the table; trigger on the model jumps to street level there,
+ * squeeze grabs it) and 'street' (1:1; trigger on a building opens its info panel, thumbstick
+ * forward aims the teleport arc and teleports on release, thumbstick left/right snap-turns).
+ * The right controller's trigger on the menu presses its buttons.
+ */
+import { BufferGeometry, Line, LineBasicMaterial, Mesh, MeshBasicMaterial, Ray, RingGeometry, Vector3 } from 'three';
+import { Scheduler } from '3d-tiles-renderer';
+import { InfoBoard, XRMenu } from './menu.js';
+import { Tabletop } from './tabletop.js';
+import { Teleport } from './teleport.js';
+
+const SNAP_ANGLE = Math.PI / 6;
+
+/**
+ * Which immersive modes the browser offers.
+ * @returns {Promise<{vr: boolean, ar: boolean}>}
+ */
+export async function xrSupport() {
+  const xr = typeof navigator !== 'undefined' ? navigator.xr : null;
+  if (!xr) return { vr: false, ar: false };
+  const check = (mode) => xr.isSessionSupported(mode).catch(() => false);
+  const [vr, ar] = await Promise.all([check('immersive-vr'), check('immersive-ar')]);
+  return { vr, ar };
+}
+
+export class XRExperience {
+  /**
+   * @param {object} ctx
+   * @param {import('three').WebGLRenderer} ctx.renderer
+   * @param {import('three').Scene} ctx.scene
+   * @param {import('three').PerspectiveCamera} ctx.camera the desktop camera
+   * @param {import('three').Object3D} ctx.world group holding tiles, ground and sun
+   * @param {() => import('../variants.js').VariantManager|null} ctx.variants
+   * @param {import('../picking.js').Picker} ctx.picker
+   * @param {import('three').Mesh} [ctx.ground] ground plane, a valid jump target from the table-top
+   * @param {() => {box: import('three').Box3}|null} ctx.bounds scene bounds in world-local coordinates
+   * @param {object} ctx.hooks { nextVariant(step), variantTitle(), shiftTime(hours), timeLabel(), onStart(mode), onEnd() }
+   */
+  constructor(ctx) {
+    Object.assign(this, ctx);
+    this.session = null;
+    this.sessionMode = null;
+    this.mode = 'tabletop';
+    this.frames = 0;
+    this.tabletop = new Tabletop(ctx.scene);
+    this.teleport = new Teleport(ctx.scene);
+    this.menu = new XRMenu((id) => this.press(id));
+    this.info = new InfoBoard();
+    ctx.scene.add(this.info.mesh);
+    this.hands = {};
+    this._stick = { turned: false, aiming: false };
+    this._hitSource = null;
+    this.placed = false;
+    this.reticle = new Mesh(new RingGeometry(0.08, 0.1, 32).rotateX(-Math.PI / 2), new MeshBasicMaterial({ color: 0xffffff }));
+    this.reticle.visible = false;
+    this.reticle.matrixAutoUpdate = false;
+    ctx.scene.add(this.reticle);
+    for (let i = 0; i < 2; i++) this._controller(i);
+    const xr = ctx.renderer.xr;
+    xr.addEventListener('sessionstart', () => this._started());
+    xr.addEventListener('sessionend', () => this._ended());
+  }
+
+  _controller(index) {
+    const c = this.renderer.xr.getController(index);
+    const ray = new Line(new BufferGeometry().setFromPoints([new Vector3(), new Vector3(0, 0, -1)]), new LineBasicMaterial({ color: 0xffffff }));
+    ray.scale.z = 5;
+    c.add(ray);
+    c.addEventListener('connected', (e) => {
+      c.userData.handedness = e.data.handedness;
+      c.userData.gamepad = e.data.gamepad;
+      this.hands[e.data.handedness] = c;
+      if (e.data.handedness === 'left') c.add(this.menu.mesh);
+    });
+    c.addEventListener('disconnected', () => {
+      delete this.hands[c.userData.handedness];
+    });
+    c.addEventListener('select', () => this._select(c));
+    c.addEventListener('squeezestart', () => this.mode === 'tabletop' && this.tabletop.grab(c, this.world));
+    c.addEventListener('squeezeend', () => this.tabletop.release(c, this.world));
+    this.scene.add(c);
+  }
+
+  /**
+   * Request and start an immersive session.
+   * @param {'immersive-vr'|'immersive-ar'} mode
+   */
+  async start(mode) {
+    if (this.session) return;
+    const options = { optionalFeatures: ['local-floor', 'bounded-floor', 'hand-tracking'] };
+    if (mode === 'immersive-ar') options.optionalFeatures.push('hit-test');
+    const session = await navigator.xr.requestSession(mode, options);
+    this.sessionMode = mode;
+    this.renderer.xr.setReferenceSpaceType('local-floor');
+    await this.renderer.xr.setSession(session);
+  }
+
+  /** End the session (menu "Exit"). */
+  async end() {
+    await this.session?.end();
+  }
+
+  _started() {
+    const session = this.renderer.xr.getSession();
+    this.session = session;
+    this.frames = 0;
+    // Tile detail follows the XR camera instead of the desktop one.
+    const xrCamera = this.renderer.xr.getCamera();
+    for (const tiles of this.variants()?.tiles.values() ?? []) {
+      tiles.deleteCamera(this.camera);
+      tiles.setCamera(xrCamera);
+    }
+    Scheduler.setXRSession(session);
+    this._saved = { position: this.world.position.clone(), quaternion: this.world.quaternion.clone(), scale: this.world.scale.clone() };
+    this.hooks.onStart?.(this.sessionMode);
+    this.placed = this.sessionMode !== 'immersive-ar';
+    if (this.sessionMode === 'immersive-ar') {
+      this.scene.background = null;
+      session.requestReferenceSpace('viewer').then((space) =>
+        session.requestHitTestSource?.({ space })?.then((source) => (this._hitSource = source)),
+      ).catch(() => (this.placed = true));
+    }
+    this.toTabletop();
+    this._refreshMenu();
+  }
+
+  _ended() {
+    const xrCamera = this.renderer.xr.getCamera();
+    for (const tiles of this.variants()?.tiles.values() ?? []) {
+      tiles.deleteCamera(xrCamera);
+      tiles.setCamera(this.camera);
+    }
+    Scheduler.setXRSession(null);
+    this._hitSource?.cancel?.();
+    this._hitSource = null;
+    this.session = null;
+    this.tabletop.hide();
+    this.teleport.hide();
+    this.info.hide();
+    this.reticle.visible = false;
+    if (this._saved) {
+      this.world.position.copy(this._saved.position);
+      this.world.quaternion.copy(this._saved.quaternion);
+      this.world.scale.copy(this._saved.scale);
+      this.world.updateMatrixWorld(true);
+    }
+    this.hooks.onEnd?.();
+  }
+
+  /** A tileset added while presenting (variant switch) must follow the XR camera too. */
+  adoptTiles(tiles) {
+    if (!this.session) return;
+    tiles.deleteCamera(this.camera);
+    tiles.setCamera(this.renderer.xr.getCamera());
+  }
+
+  /** Back to the miniature on the table. */
+  toTabletop(position = null) {
+    const b = this.bounds();
+    if (!b) return;
+    this.mode = 'tabletop';
+    this.teleport.hide();
+    this.tabletop.place(this.world, b.box, {
+      seated: this.teleport.seated,
+      position,
+      showTable: this.sessionMode !== 'immersive-ar',
+    });
+  }
+
+  /** @returns {Vector3} the XR camera (head) position in reference space */
+  headPosition() {
+    const cam = this.renderer.xr.getCamera();
+    cam.updateMatrixWorld(true);
+    return new Vector3().setFromMatrixPosition(cam.matrixWorld);
+  }
+
+  /** @returns {Vector3} the head position in scene (world-local, 1:1) coordinates */
+  viewerScenePosition() {
+    return this.world.worldToLocal(this.headPosition());
+  }
+
+  _ray(controller) {
+    controller.updateMatrixWorld(true);
+    const origin = new Vector3().setFromMatrixPosition(controller.matrixWorld);
+    const dir = new Vector3(0, 0, -1).transformDirection(controller.matrixWorld);
+    return new Ray(origin, dir);
+  }
+
+  _select(controller) {
+    const ray = this._ray(controller);
+    const button = controller !== this.hands.left ? this.menu.hit(ray) : null;
+    if (button) {
+      this.press(button);
+      return;
+    }
+    if (!this.placed && this.reticle.visible) {
+      this.placed = true;
+      this.toTabletop(new Vector3().setFromMatrixPosition(this.reticle.matrix));
+      return;
+    }
+    const roots = this.variants()?.visible().map((t) => t.group) ?? [];
+    // From the table-top the visitor may also point at the street (the ground), not only at buildings.
+    if (this.mode === 'tabletop' && this.ground) roots.push(this.ground);
+    const hit = this.picker.intersectRay(ray, roots);
+    if (!hit) return;
+    if (this.mode === 'tabletop') {
+      this.picker.select(null);
+      const b = this.bounds();
+      const scenePoint = this.world.worldToLocal(hit.point.clone());
+      this.mode = 'street';
+      this.tabletop.hide();
+      this.info.hide();
+      this.teleport.jumpToStreet(this.world, scenePoint, b ? b.box.min.y : scenePoint.y, this.headPosition());
+      this.lastJump = scenePoint;
+    } else {
+      const feature = this.picker.select(hit);
+      this.info.show(feature.properties, this.headPosition(), hit.point);
+      this.hooks.onPick?.(feature);
+    }
+  }
+
+  /**
+   * Run a menu action.
+   * @param {string} id button id from menu.js
+   */
+  press(id) {
+    if (id === 'variant-prev' || id === 'variant-next') this.hooks.nextVariant(id === 'variant-next' ? 1 : -1);
+    else if (id === 'time-prev' || id === 'time-next') this.hooks.shiftTime(id === 'time-next' ? 1 : -1);
+    else if (id === 'tabletop') this.toTabletop();
+    else if (id === 'seated') {
+      this.teleport.setSeated(this.world, !this.teleport.seated, this.mode === 'street');
+      if (this.mode === 'tabletop') this.toTabletop();
+    } else if (id === 'exit') this.end();
+    this.lastPressed = id;
+    this._refreshMenu();
+  }
+
+  _refreshMenu() {
+    this.menu.draw({ variant: this.hooks.variantTitle(), time: this.hooks.timeLabel(), seated: this.teleport.seated });
+  }
+
+  /**
+   * Per-frame XR work, before the tiles update.
+   * @param {XRFrame|undefined} frame
+   */
+  update(frame) {
+    if (!this.session) return;
+    this.frames++;
+    const cam = this.renderer.xr.getCamera();
+    for (const tiles of this.variants()?.visible() ?? []) tiles.setResolutionFromRenderer(cam, this.renderer);
+    if (this.mode === 'tabletop' && this.tabletop.grabbing) this.tabletop.update(this.world);
+    this._arHitTest(frame);
+    const right = this.hands.right;
+    const pad = right?.userData.gamepad;
+    if (this.mode === 'street' && pad?.axes?.length >= 4) {
+      const [x, y] = [pad.axes[2], pad.axes[3]];
+      if (y < -0.6) {
+        this._stick.aiming = true;
+        this.teleport.aim(right);
+      } else if (this._stick.aiming) {
+        this._stick.aiming = false;
+        if (this.teleport.target) this.teleport.teleportTo(this.world, this.teleport.target, this.headPosition());
+        this.teleport.hide();
+      }
+      if (Math.abs(x) > 0.7 && !this._stick.turned) {
+        this._stick.turned = true;
+        this.teleport.snapTurn(this.world, this.headPosition(), x > 0 ? -SNAP_ANGLE : SNAP_ANGLE);
+      } else if (Math.abs(x) < 0.3) this._stick.turned = false;
+    }
+  }
+
+  _arHitTest(frame) {
+    if (!frame || !this._hitSource || this.placed) {
+      if (this.placed) this.reticle.visible = false;
+      return;
+    }
+    const results = frame.getHitTestResults(this._hitSource);
+    const pose = results[0]?.getPose(this.renderer.xr.getReferenceSpace());
+    this.reticle.visible = Boolean(pose);
+    if (pose) this.reticle.matrix.fromArray(pose.transform.matrix);
+  }
+}
