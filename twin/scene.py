@@ -140,11 +140,12 @@ def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 def _options(defaults: dict[str, Any], src: dict[str, Any], where: str) -> ReaderOptions:
     merged = {**defaults, **src}
+    base = ReaderOptions()
     try:
         return ReaderOptions(
-            default_height=float(merged.get("height", ReaderOptions.default_height)),
-            level_height=float(merged.get("level_height", ReaderOptions.level_height)),
-            roof_level_height=float(merged.get("roof_level_height", ReaderOptions.roof_level_height)),
+            default_height=float(merged.get("height", base.default_height)),
+            level_height=float(merged.get("level_height", base.level_height)),
+            roof_level_height=float(merged.get("roof_level_height", base.roof_level_height)),
             height_attribute=merged.get("height_attribute"),
             id_attribute=merged.get("id_attribute"),
             crs=merged.get("source_crs"),
