@@ -48,6 +48,14 @@ def planner_scene(ctx: Context, scene: str, base: str) -> dict[str, Any]:
     }
 
 
+def put_variant(ctx: Context, scene: str, variant: str, title: str, removed: list[str]) -> dict[str, Any]:
+    """Create or edit a variant (``existing`` names the city without designs and is not a variant)."""
+    if variant == "existing":
+        raise Conflict("'existing' is the city without designs; choose another variant id")
+    ctx.db.put_variant(scene, variant, title, removed)
+    return ctx.db.variant(scene, variant)
+
+
 def place_design(
     ctx: Context, scene: str, variant: str, design: str, upload: str, title: str, anchor: AnchorIn
 ) -> dict[str, Any]:

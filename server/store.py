@@ -3,7 +3,7 @@
 Layout under ``<data_dir>/scenes/<scene>/``::
 
     builds/<build>/      one complete build folder (tileset.json, variants/, blobs/, scene.json, ...)
-    blobs/               blobs shared by the builds of the scene (the builder's ``blob_dir``)
+    blobs/               one copy of each imported blob, hard-linked into the build folders (saves disk)
     published.json       {"build": "<build>", "published": <unix time>}, replaced by an atomic rename
 
 A build folder is never changed once its build succeeded, so every file under it can be cached forever by
@@ -87,7 +87,7 @@ class SceneStore:
         return self.root / check_name("scene", scene)
 
     def blob_dir(self, scene: str) -> Path:
-        """The blob folder shared by all builds of ``scene``."""
+        """One copy of each blob imported for ``scene`` (build folders hold hard links; never served)."""
         return self.scene_dir(scene) / "blobs"
 
     def build_dir(self, scene: str, build: str) -> Path:

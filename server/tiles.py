@@ -164,8 +164,8 @@ class TileServer:
         self._pointers[scene] = (key, folder)
         return folder
 
-    def _split(self, path: str) -> tuple[Path, list[str], Path] | None:
-        """(build folder, path segments, shared blob folder) for a request path, or None for 404."""
+    def _split(self, path: str) -> tuple[Path, list[str]] | None:
+        """(build folder, path segments) for a request path, or None for 404."""
         parts = path.split("/")
         if len(parts) < 4 or parts[0] != "":
             return None
@@ -185,14 +185,14 @@ class TileServer:
             return None
         if folder is None or not all(SEGMENT_RE.match(p) for p in rest):
             return None
-        return folder, rest, self.store.root / scene / "blobs"
+        return folder, rest
 
     def lookup(self, path: str) -> Entry | None:
         """The cached entry for a request path, loading it on a miss; None if there is no such file."""
         split = self._split(path)
         if split is None:
             return None
-        folder, rest, shared = split
+        folder, rest = split
         suffix = os.path.splitext(rest[-1])[1].lower()
         if suffix not in MEDIA_TYPES:
             return None
@@ -202,8 +202,6 @@ class TileServer:
         if entry is not None:
             self._cache.move_to_end(key)
             return entry
-        if not file.is_file() and len(rest) == 2 and rest[0] == "blobs":
-            file = shared / rest[1]  # blobs may live only in the scene's shared blob folder
         try:
             entry = self._load(file, suffix, immutable=rest[0] == "blobs")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -287,20 +285,20 @@ class TileServer:
         if entry is None:
             await self._error(send, 404, "no such tile file", cors)
             return
+        headers, body = entry.headers, entry.body
+        if entry.encoded and ae and not rng:
+            br, gz = _accepts(ae.decode("latin-1"))
+            enc = "br" if br and "br" in entry.encoded else "gzip" if gz and "gzip" in entry.encoded else ""
+            if enc:
+                _, headers, body = entry.encoded[enc]
         if inm and self._matches(inm, entry):
-            headers = [h for h in entry.headers if h[0] != b"content-type"]
-            await self._start(send, 304, [*headers, *cors])
+            # 304 carries the ETag of the representation this request would get.
+            await self._start(send, 304, [*(h for h in headers if h[0] != b"content-type"), *cors])
             await send({"type": "http.response.body", "body": b""})
             return
         if rng and (not if_range or if_range.strip() == entry.etag):
             await self._ranged(send, method, entry, rng.decode("latin-1"), cors)
             return
-        headers, body = entry.headers, entry.body
-        if entry.encoded and ae:
-            br, gz = _accepts(ae.decode("latin-1"))
-            enc = "br" if br and "br" in entry.encoded else "gzip" if gz and "gzip" in entry.encoded else ""
-            if enc:
-                _, headers, body = entry.encoded[enc]
         length = len(body) if body is not None else entry.size
         await self._start(send, 200, [*headers, (b"content-length", str(length).encode()), *cors])
         if method == "HEAD":

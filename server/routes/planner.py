@@ -91,8 +91,7 @@ def delete_upload(scene: SceneId, upload: Name, who: PlannerDep, ctx: CtxDep) ->
 def put_variant(scene: SceneId, variant: Name, body: VariantIn, who: PlannerDep, ctx: CtxDep) -> dict[str, Any]:
     """Title and removed building ids of a variant."""
     planning.scene_for(ctx, who, scene)
-    ctx.db.put_variant(scene, variant, body.title, body.removed)
-    return ctx.db.variant(scene, variant)
+    return planning.put_variant(ctx, scene, variant, body.title, body.removed)
 
 
 @router.get("/scenes/{scene}/variants/{variant}", response_model=VariantOut, summary="A variant")
