@@ -15,9 +15,9 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-
 from twin_tileset import write_scene
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def _build_viewer() -> None:
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Maps URL prefixes to folders; quiet, and no caching so rebuilt bundles are picked up."""
 
-    mounts: dict[str, Path] = {}
+    mounts: ClassVar[dict[str, Path]] = {}
 
     def translate_path(self, path: str) -> str:
         clean = path.split("?", 1)[0].split("#", 1)[0]
@@ -77,7 +77,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature from the base class
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -113,7 +113,7 @@ def page(browser: object) -> Iterator[object]:
     """A fresh page (800 x 600, English) that fails the test on uncaught page errors."""
     context = browser.new_context(viewport={"width": 800, "height": 600}, locale="en-GB")  # type: ignore[attr-defined]
     p = context.new_page()
-    p.errors = []  # type: ignore[attr-defined]
-    p.on("pageerror", lambda e: p.errors.append(str(e)))  # type: ignore[attr-defined]
+    p.errors = []
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
     yield p
     context.close()

@@ -54,8 +54,10 @@ def test_switching_variant_changes_what_is_drawn(page: Any, site: str) -> None:
     wait_ready(page, min_models=2)
     # Where the variant's 60 m tower stands (45 m east), 40 m up: sky or background in the base.
     tower_point = enu_world(45, 0, 40)
-    pick = "(p) => { const [x, y] = (%s)(p); const h = window.__twin.pickScreen(x, y);" \
-        " return h ? window.__twin.picker.select(h).properties.id : null; }" % PROJECT_JS
+    pick = (
+        "(p) => { const [x, y] = (" + PROJECT_JS + ")(p); const h = window.__twin.pickScreen(x, y);"
+        " return h ? window.__twin.picker.select(h).properties.id : null; }"
+    )
     assert page.evaluate(pick, tower_point) != "design/tower"
     before = canvas_pixels(page)
     page.select_option("#variant", "tower")
@@ -109,7 +111,7 @@ def test_language_follows_browser_and_switches(browser: Any, site: str) -> None:
     [("SparseImplicitQuadtree", 1), ("TilesetWithRequestVolume_city", 1), ("MetadataGranularities_houses", 4)],
 )
 def test_sample_tilesets_load_without_errors(page: Any, site: str, folder: str, min_models: int) -> None:
-    page.goto(f"{site}/?tileset=/fixtures/{folder}/tileset.json&test=1")
+    page.goto(f"{site}/?tileset=/fixtures/{folder}/tileset.json&test=1&date=2024-06-21T14:00:00Z")
     wait_ready(page, min_models=min_models)
     info = page.evaluate("window.__twin.tilesInfo()")[0]
     assert info["errors"] == []

@@ -125,17 +125,42 @@ def building_glb(buildings: list[Box], centre: tuple[float, float]) -> bytes:
         return len(views) - 1
 
     accessors = [
-        {"bufferView": view(positions.tobytes(), 34962), "componentType": 5126, "count": len(positions), "type": "VEC3",
-         "min": positions.min(0).tolist(), "max": positions.max(0).tolist()},
-        {"bufferView": view(np.concatenate(nor).tobytes(), 34962), "componentType": 5126, "count": len(positions), "type": "VEC3"},
-        {"bufferView": view(np.concatenate(fid).tobytes(), 34962), "componentType": 5126, "count": len(positions), "type": "SCALAR"},
-        {"bufferView": view(np.concatenate(idx).tobytes(), 34963), "componentType": 5125, "count": 36 * len(buildings), "type": "SCALAR"},
+        {
+            "bufferView": view(positions.tobytes(), 34962),
+            "componentType": 5126,
+            "count": len(positions),
+            "type": "VEC3",
+            "min": positions.min(0).tolist(),
+            "max": positions.max(0).tolist(),
+        },
+        {
+            "bufferView": view(np.concatenate(nor).tobytes(), 34962),
+            "componentType": 5126,
+            "count": len(positions),
+            "type": "VEC3",
+        },
+        {
+            "bufferView": view(np.concatenate(fid).tobytes(), 34962),
+            "componentType": 5126,
+            "count": len(positions),
+            "type": "SCALAR",
+        },
+        {
+            "bufferView": view(np.concatenate(idx).tobytes(), 34963),
+            "componentType": 5125,
+            "count": 36 * len(buildings),
+            "type": "SCALAR",
+        },
     ]
 
     def strings(values: list[str]) -> dict:
         encoded = [v.encode() for v in values]
         offsets = np.cumsum([0] + [len(e) for e in encoded]).astype(np.uint32)
-        return {"values": view(b"".join(encoded)), "stringOffsets": view(offsets.tobytes()), "stringOffsetType": "UINT32"}
+        return {
+            "values": view(b"".join(encoded)),
+            "stringOffsets": view(offsets.tobytes()),
+            "stringOffsetType": "UINT32",
+        }
 
     table = {
         "id": strings([b.id for b in buildings]),
@@ -154,25 +179,55 @@ def building_glb(buildings: list[Box], centre: tuple[float, float]) -> bytes:
         "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
         "extensions": {
             "EXT_structural_metadata": {
-                "schema": {"id": "twin", "classes": {"building": {"properties": {
-                    "id": string, "source": string,
-                    "height": {"type": "SCALAR", "componentType": "FLOAT32"},
-                    "levels": {"type": "SCALAR", "componentType": "INT16", "noData": -1},
-                    "roof_shape": string, "address": string, "name": string, "usage": string, "year": string,
-                }}}},
+                "schema": {
+                    "id": "twin",
+                    "classes": {
+                        "building": {
+                            "properties": {
+                                "id": string,
+                                "source": string,
+                                "height": {"type": "SCALAR", "componentType": "FLOAT32"},
+                                "levels": {"type": "SCALAR", "componentType": "INT16", "noData": -1},
+                                "roof_shape": string,
+                                "address": string,
+                                "name": string,
+                                "usage": string,
+                                "year": string,
+                            }
+                        }
+                    },
+                },
                 "propertyTables": [{"class": "building", "count": len(buildings), "properties": table}],
             }
         },
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "translation": [centre[0], 0.0, -centre[1]]}],
-        "meshes": [{"primitives": [{
-            "attributes": {"POSITION": 0, "NORMAL": 1, "_FEATURE_ID_0": 2},
-            "indices": 3,
-            "material": 0,
-            "extensions": {"EXT_mesh_features": {"featureIds": [{"featureCount": len(buildings), "attribute": 0, "propertyTable": 0}]}},
-        }]}],
-        "materials": [{"pbrMetallicRoughness": {"baseColorFactor": [0.92, 0.9, 0.86, 1], "metallicFactor": 0, "roughnessFactor": 0.9}}],
+        "meshes": [
+            {
+                "primitives": [
+                    {
+                        "attributes": {"POSITION": 0, "NORMAL": 1, "_FEATURE_ID_0": 2},
+                        "indices": 3,
+                        "material": 0,
+                        "extensions": {
+                            "EXT_mesh_features": {
+                                "featureIds": [{"featureCount": len(buildings), "attribute": 0, "propertyTable": 0}]
+                            }
+                        },
+                    }
+                ]
+            }
+        ],
+        "materials": [
+            {
+                "pbrMetallicRoughness": {
+                    "baseColorFactor": [0.92, 0.9, 0.86, 1],
+                    "metallicFactor": 0,
+                    "roughnessFactor": 0.9,
+                }
+            }
+        ],
         "accessors": accessors,
         "bufferViews": views,
         "buffers": [{"byteLength": sum(len(c) for c in chunks)}],
@@ -182,8 +237,10 @@ def building_glb(buildings: list[Box], centre: tuple[float, float]) -> bytes:
     total = 12 + 8 + len(json_chunk) + 8 + len(bin_chunk)
     return (
         struct.pack("<4sII", b"glTF", 2, total)
-        + struct.pack("<I4s", len(json_chunk), b"JSON") + json_chunk
-        + struct.pack("<I4s", len(bin_chunk), b"BIN\0") + bin_chunk
+        + struct.pack("<I4s", len(json_chunk), b"JSON")
+        + json_chunk
+        + struct.pack("<I4s", len(bin_chunk), b"BIN\0")
+        + bin_chunk
     )
 
 
@@ -230,14 +287,18 @@ def write_scene(out: Path) -> dict:
         "attribution": ["Test buildings"],
         "licenses": ["CC0-1.0"],
         "tileset": "tileset.json",
-        "variants": [{
-            "id": "tower",
-            "title": "Tower",
-            "tileset": "variants/tower/tileset.json",
-            "designs": [{"id": "tower", "title": "Tower", "metrics": {"gross_floor_area_m2": 3528, "height_m": 60}}],
-            "removed": ["way/2"],
-            "metrics_delta": {"gross_floor_area_m2": 2504, "buildings": 0},
-        }],
+        "variants": [
+            {
+                "id": "tower",
+                "title": "Tower",
+                "tileset": "variants/tower/tileset.json",
+                "designs": [
+                    {"id": "tower", "title": "Tower", "metrics": {"gross_floor_area_m2": 3528, "height_m": 60}}
+                ],
+                "removed": ["way/2"],
+                "metrics_delta": {"gross_floor_area_m2": 2504, "buildings": 0},
+            }
+        ],
         "build": {"id": "test", "created": "2025-01-01T00:00:00Z", "report": "report.json"},
     }
     (out / "scene.json").write_text(json.dumps(scene, ensure_ascii=False, indent=1))

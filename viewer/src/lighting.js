@@ -37,13 +37,22 @@ export class Lighting {
     this.radius = Math.max(sphere.radius, 10);
     this.groundY = groundY;
     this.ground.position.set(sphere.center.x, groundY - 0.05, sphere.center.z);
-    this.ground.scale.setScalar(this.radius * 8);
+    this.setGroundExtent(8);
     const cam = this.sun.shadow.camera;
     cam.left = cam.bottom = -this.radius;
     cam.right = cam.top = this.radius;
     cam.near = 0.5;
     cam.far = this.radius * 4;
     cam.updateProjectionMatrix();
+  }
+
+  /**
+   * Size the ground plane in scene radii: wide at street level (a horizon), just past the
+   * buildings on the table-top (so the miniature does not spill over the table).
+   * @param {number} radii
+   */
+  setGroundExtent(radii) {
+    this.ground.scale.setScalar(this.radius * radii);
   }
 
   /**
@@ -63,7 +72,7 @@ export class Lighting {
     this.sun.intensity = 2.2 * day;
     this.sun.visible = day > 0;
     this.sky.intensity = 0.7 + 0.4 * day;
-    this.sky.color = new Color(0xdfe9f5).lerp(new Color(0x28324a), 1 - day);
+    this.sky.color = new Color(0xdfe9f5).lerp(new Color(0x5a6785), 0.6 * (1 - day));
     this.position = pos;
     return pos;
   }

@@ -98,10 +98,12 @@ const xr = new XRExperience({
     timeLabel: () => state.date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }),
     onStart: () => panel.setStatus(''),
     onEnd: () => {
+      lighting.setGroundExtent(8);
       scene.background = new Color(0xcfd8e3);
       fitLighting();
     },
     onPick: (feature) => panel.showAttributes(feature),
+    onMode: (mode) => lighting.setGroundExtent(mode === 'tabletop' ? 1.5 : 8),
   },
 });
 

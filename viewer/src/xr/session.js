@@ -165,6 +165,7 @@ export class XRExperience {
     if (!b) return;
     this.mode = 'tabletop';
     this.teleport.hide();
+    this.hooks.onMode?.('tabletop');
     this.tabletop.place(this.world, b.box, {
       seated: this.teleport.seated,
       position,
@@ -215,6 +216,7 @@ export class XRExperience {
       this.mode = 'street';
       this.tabletop.hide();
       this.info.hide();
+      this.hooks.onMode?.('street');
       this.teleport.jumpToStreet(this.world, scenePoint, b ? b.box.min.y : scenePoint.y, this.headPosition());
       this.lastJump = scenePoint;
     } else {
