@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyproj
 
-from twin.crs import geodetic_to_ecef, horizontal_crs, transform_points
+from twin.crs import geodetic_to_ecef, horizontal_crs, transform_points, transformer
 from twin.errors import CRSError, DesignError
 
 from .model import Anchor, Design, FileGeoref, Placement
@@ -39,13 +39,16 @@ WGS84 = "EPSG:4326"
 
 @dataclass(frozen=True, slots=True)
 class _Geo:
-    """Where a design's local origin is: degrees, working z, true heading of +Y, true metres per local metre."""
+    """Where a design's local origin is: degrees, working z, true heading of +Y, true metres per local metre
+    (horizontal ``scale`` and ``vertical`` scale differ for map conversions: the map grid's scale factor
+    applies to the plane only)."""
 
     lon: float
     lat: float
     z: float
     heading: float
     scale: float
+    vertical: float
     route: str
     notes: tuple[str, ...] = ()
 
@@ -66,9 +69,16 @@ def grid_factors(crs: str, lon: float, lat: float) -> tuple[float, float]:
     return -float(f.meridian_convergence), float(k)
 
 
+def _transform_one(x: float, y: float, src: str, dst: str) -> tuple[float, float]:
+    """One point through pyproj as plain floats (1-element arrays trip a NumPy deprecation in pyproj)."""
+    a, b = transformer(src, dst).transform(float(x), float(y))
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise CRSError(f"({x}, {y}) falls outside the area where {src} → {dst} is defined")
+    return float(a), float(b)
+
+
 def _lonlat(x: float, y: float, crs: str) -> tuple[float, float]:
-    ll = transform_points(np.array([[x, y]]), crs, WGS84)[0]
-    return float(ll[0]), float(ll[1])
+    return _transform_one(x, y, crs, WGS84)
 
 
 def _height_to_z(value: float, datum: str, ground_height: float, geoid_undulation: float) -> float:
@@ -89,7 +99,7 @@ def _from_anchor(anchor: Anchor, ground_height: float, geoid_undulation: float) 
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise DesignError(f"anchor position lon {lon}, lat {lat} is not on the globe")
     z = _height_to_z(anchor.elevation, anchor.datum, ground_height, geoid_undulation)
-    return _Geo(lon, lat, z, anchor.heading, anchor.scale, "anchor")
+    return _Geo(lon, lat, z, anchor.heading, anchor.scale, anchor.scale, "anchor")
 
 
 def _from_map_conversion(ref: FileGeoref, ground_height: float, geoid_undulation: float) -> _Geo:
@@ -104,7 +114,7 @@ def _from_map_conversion(ref: FileGeoref, ground_height: float, geoid_undulation
     alpha = math.degrees(math.atan2(ref.x_axis[1], ref.x_axis[0])) if ref.x_axis else 0.0
     heading = -alpha - gamma
     z = _height_to_z(ref.height, "normal", ground_height, geoid_undulation)
-    return _Geo(lon, lat, z, heading, ref.scale / k, "map_conversion", ref.notes)
+    return _Geo(lon, lat, z, heading, ref.scale / k, ref.scale, "map_conversion", ref.notes)
 
 
 def _from_site(ref: FileGeoref, ground_height: float, geoid_undulation: float) -> _Geo:
@@ -114,7 +124,7 @@ def _from_site(ref: FileGeoref, ground_height: float, geoid_undulation: float) -
     if ref.true_north is not None:
         heading = -math.degrees(math.atan2(ref.true_north[0], ref.true_north[1]))
     z = _height_to_z(ref.height, "normal", ground_height, geoid_undulation)
-    return _Geo(ref.lon, ref.lat, z, heading, 1.0, "site", ref.notes)
+    return _Geo(ref.lon, ref.lat, z, heading, 1.0, 1.0, "site", ref.notes)
 
 
 def place(
@@ -143,7 +153,7 @@ def place(
             "(lon/lat or easting/northing, elevation, heading)"
         )
     try:
-        origin = transform_points(np.array([[geo.lon, geo.lat]]), WGS84, working_crs)[0]
+        origin = _transform_one(geo.lon, geo.lat, WGS84, working_crs)
         gamma, k = grid_factors(working_crs, geo.lon, geo.lat)
     except CRSError as exc:
         raise DesignError(f"design {design.id!r}: {exc}") from exc
@@ -153,7 +163,7 @@ def place(
     matrix = np.eye(4)
     # Columns are the images of local +X (grid azimuth heading + 90°) and +Y (grid azimuth heading).
     matrix[:2, :2] = s * np.array([[c, n], [-n, c]])
-    matrix[2, 2] = geo.scale  # heights are true metres; the projection scales only the plane
+    matrix[2, 2] = geo.vertical  # heights are true metres; the projection scales only the plane
     matrix[:3, 3] = [origin[0], origin[1], geo.z]
     placement = Placement(
         matrix=matrix,
@@ -199,6 +209,7 @@ def _report(design: Design, placement: Placement, *, grid_heading_deg: float, tr
     lo, hi = design.bounds
     corners = np.array([[lo[0], lo[1], lo[2]], [hi[0], lo[1], lo[2]], [hi[0], hi[1], lo[2]], [lo[0], hi[1], lo[2]]])
     top = np.array([[(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, hi[2]]])
+    points = _point(placement, np.concatenate([np.zeros((1, 3)), corners, top]))
     return {
         "design": design.id,
         "route": placement.route,
@@ -211,8 +222,8 @@ def _report(design: Design, placement: Placement, *, grid_heading_deg: float, tr
         "ground_height": placement.ground_height,
         "geoid_undulation": placement.geoid_undulation,
         "size": [round(float(v), 3) for v in hi - lo],
-        "origin": _point(placement, np.zeros((1, 3)))[0],
-        "footprint_corners": _point(placement, corners),
-        "top": _point(placement, top)[0],
+        "origin": points[0],
+        "footprint_corners": points[1:5],
+        "top": points[5],
         "notes": list(placement.notes),
     }

@@ -204,13 +204,16 @@ def _true_north(f: ifcopenshell.file) -> tuple[float, float] | None:
 def _map_conversion(conv: Any, unit: float) -> FileGeoref | None:
     """Read an IfcMapConversion to metres.
 
-    IFC4 says ``Scale`` converts project length units to map units. Files often give ``Scale`` = 1 with
-    millimetre projects; a resulting scale far from 1 is taken as that mistake and replaced by 1 (noted).
+    IFC4 says ``Scale`` converts project length units to map units (so 0.001 for a millimetre project on a
+    metre map). Files often give ``Scale`` = 1 there anyway; a resulting scale far from 1 is taken as that
+    mistake and replaced by 1 (noted in the placement report). Without ``MapUnit`` the map coordinates are
+    in the project's length unit. IFC2X3 files (ePSet_MapConversion) go the IfcSite route.
     """
     target = conv.TargetCRS
     if target is None or not target.is_a("IfcProjectedCRS") or not target.Name:
         return None
-    map_unit = 1.0
+    # Without a MapUnit the map coordinates are in the project's length unit (as IfcOpenShell reads them).
+    map_unit = unit
     if getattr(target, "MapUnit", None) is not None:
         map_unit = _si(target.MapUnit)
     notes: list[str] = []

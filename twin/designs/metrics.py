@@ -101,7 +101,10 @@ def metrics(design: Design, placement: Placement | None = None) -> dict[str, Any
     lo, hi = design.bounds
     height = float(hi[2] - lo[2]) * scale
     area = float(footprint(design).area) * scale * scale
-    merged = trimesh.util.concatenate(list(design.meshes().values()))
+    merged = trimesh.util.concatenate([trimesh.Trimesh(m.vertices, m.faces) for m in design.meshes().values()])
+    if isinstance(merged, trimesh.Trimesh):
+        # Files split vertices per face for normals and UVs; closedness is about positions only.
+        merged.merge_vertices(merge_tex=True, merge_norm=True)
     if isinstance(merged, trimesh.Trimesh) and merged.is_watertight and merged.volume > 0:
         volume, volume_source = float(merged.volume) * scale**3, "mesh"
     else:

@@ -23,6 +23,11 @@ def read_obj(path: Path) -> RawDesign:
     declares otherwise.
     """
     text = path.read_text(encoding="utf-8", errors="replace")
+    # trimesh quietly drops faces on NaN/Inf vertices; a design with them is broken and should say so.
+    bad = re.search(r"^\s*v\s+.*\b(nan|inf)", text, re.IGNORECASE | re.MULTILINE)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise DesignError(f"{path.name}: line {line}: vertex with NaN or infinite coordinates")
     for match in re.finditer(r"^\s*mtllib\s+(.+?)\s*$", text, re.MULTILINE):
         mtl = check_uri(match.group(1), path.parent, f"{path.name}: mtllib")
         if mtl is not None:
