@@ -32,6 +32,7 @@ from .encode.tileset import Box, Tile, Tileset
 from .errors import BuildError, TwinError
 from .incremental import State, fingerprint, load_state, save_state
 from .mesh import concatenate, mesh_building
+from .mesh.batch import extrude_flat_batch
 from .records import Building
 from .repair import repair_building
 from .report import Report
@@ -190,13 +191,27 @@ def property_row(b: Building) -> dict[str, Any]:
     }
 
 
-def encode_tile(
-    key: str, buildings: Sequence[Building], frame: Frame, blob_dir: Path, compress: bool = True
-) -> TileContent | None:
-    """Mesh and encode one tile's buildings and store the glb blob; ``None`` if nothing could be meshed."""
-    report = Report()
-    meshes, rows = [], []
-    for b in buildings:
+def mesh_tile(buildings: Sequence[Building], report: Report) -> tuple[Any, np.ndarray, list[Building]]:
+    """Mesh a tile's buildings; returns the mesh, the row of every vertex, and the buildings kept (rows).
+
+    Flat-roofed extrusions (most of any LoD1 city) go through the vectorised batch mesher; pitched roofs and
+    surface models one by one. If the batch fails, its buildings are meshed one by one so the one at fault
+    is skipped alone.
+    """
+    flat = [b for b in buildings if not b.surfaces and b.roof.shape == "flat" and b.footprint is not None]
+    other = [b for b in buildings if not (not b.surfaces and b.roof.shape == "flat" and b.footprint is not None)]
+    meshes, owners, kept = [], [], []
+    if flat:
+        try:
+            bases = np.array([b.base for b in flat], dtype=np.float64)
+            tops = np.array([b.height for b in flat], dtype=np.float64)
+            mesh, owner = extrude_flat_batch([b.footprint for b in flat], bases, tops)
+            meshes.append(mesh)
+            owners.append(owner)
+            kept.extend(flat)
+        except Exception:  # fall back to one by one, so the building at fault is found and skipped alone
+            other = flat + other
+    for b in other:
         try:
             mesh = mesh_building(b)
         except Exception as exc:  # one broken building must not stop the tile; the reason goes to the report
@@ -206,16 +221,29 @@ def encode_tile(
             report.skip(b.id, "no triangles")
             continue
         meshes.append(mesh)
-        rows.append(property_row(b))
+        owners.append(np.full(mesh.vertex_count, len(kept), np.uint32))
+        kept.append(b)
     if not meshes:
+        return None, np.zeros(0, np.uint32), []
+    mesh, _ = concatenate(meshes)
+    # The batch comes first, so its owners (0..len(flat)-1) are already rows; the others carry their row.
+    return mesh, np.concatenate(owners), kept
+
+
+def encode_tile(
+    key: str, buildings: Sequence[Building], frame: Frame, blob_dir: Path, compress: bool = True
+) -> TileContent | None:
+    """Mesh and encode one tile's buildings and store the glb blob; ``None`` if nothing could be meshed."""
+    report = Report()
+    mesh, owner, kept = mesh_tile(buildings, report)
+    if mesh is None:
         return None
-    mesh, owner = concatenate(meshes)
     local = frame.exact_local(mesh.positions)
     batch = MeshBatch(local, mesh.normals, mesh.indices, owner, mesh.colors)
-    glb = encode_glb(batch, building_table(rows), compress=compress)
+    glb = encode_glb(batch, building_table([property_row(b) for b in kept]), compress=compress)
     uri = write_blob(blob_dir, glb)
-    report.count("written", len(rows))
-    return TileContent(key, uri, len(glb), local.min(axis=0), local.max(axis=0), mesh.triangle_count, len(rows), report)
+    report.count("written", len(kept))
+    return TileContent(key, uri, len(glb), local.min(axis=0), local.max(axis=0), mesh.triangle_count, len(kept), report)
 
 
 def _encode_shared(task: tuple[str, np.ndarray, tuple[str, ...]]) -> TileContent | None:
