@@ -138,6 +138,22 @@ def load_builder(spec: str) -> Callable[..., Any]:
     return builder
 
 
+def _try_lock(lock: Any) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _older_live(db: Database, row: dict[str, Any]) -> bool:
+    """True while an older queued or running build of the same scene has a live worker."""
+    return any(
+        b["scene"] == row["scene"] and (b["created"], b["id"]) < (row["created"], row["id"]) and _alive(b["pid"])
+        for b in db.live_builds()
+    )
+
+
 class _DbLog(logging.Handler):
     """Appends the builder's log records to the build's log column."""
 
@@ -189,17 +205,16 @@ def run_build(settings: Settings, build: str) -> str:
     lock = open(store.scene_dir(scene) / "build.lock", "a+")  # noqa: SIM115 - held until the process exits
     waited = False
     while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # First come, first served: wait for older live builds of this scene, then for the lock itself.
+        if not _older_live(db, row) and _try_lock(lock):
             break
-        except BlockingIOError:
-            if db.cancel_requested(build):
-                db.finish_build(build, "cancelled", "cancelled while waiting")
-                return "cancelled"
-            if not waited:
-                db.append_log(build, "waiting for another build of this scene to finish")
-                waited = True
-            time.sleep(0.2)
+        if db.cancel_requested(build):
+            db.finish_build(build, "cancelled", "cancelled while waiting")
+            return "cancelled"
+        if not waited:
+            db.append_log(build, "waiting for another build of this scene to finish")
+            waited = True
+        time.sleep(0.2)
     db.update_build(build, state="running", started=time.time(), pid=os.getpid(), stage="prepare")
     out = store.build_dir(scene, build)
     handler = _DbLog(db, build)

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import Env  # noqa: E402
+from conftest import Env
 
-from server import cli  # noqa: E402
+from server import cli
 
 
 def test_no_or_bad_token_is_401(env: Env) -> None:
@@ -34,14 +34,16 @@ def test_planner_scope(env: Env) -> None:
     r = env.client.get("/api/planner/scenes/demo", headers=env.other)
     assert r.status_code == 404
     assert r.json()["detail"] == env.client.get("/api/planner/scenes/zzz", headers=env.admin).json()["detail"].replace(
-        "zzz", "demo")
+        "zzz", "demo"
+    )
     assert env.client.get("/api/planner/scenes/demo", headers=env.planner).status_code == 200
     assert env.client.get("/api/admin/tokens", headers=env.planner).status_code == 403
 
 
 def test_admin_tokens_and_revoke(env: Env) -> None:
-    r = env.client.post("/api/admin/tokens", headers=env.admin,
-                        json={"role": "planner", "name": "carol", "scenes": ["demo"]})
+    r = env.client.post(
+        "/api/admin/tokens", headers=env.admin, json={"role": "planner", "name": "carol", "scenes": ["demo"]}
+    )
     assert r.status_code == 201
     made = r.json()
     carol = {"Authorization": f"Bearer {made['token']}"}

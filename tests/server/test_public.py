@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import Env  # noqa: E402
+from conftest import Env
 
 PROBLEM = "application/problem+json"
 

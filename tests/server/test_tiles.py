@@ -12,11 +12,11 @@ import pytest
 import trimesh
 
 sys.path.insert(0, str(Path(__file__).parent))
-from buildfolder import make_build  # noqa: E402
-from conftest import Env  # noqa: E402
+from buildfolder import make_build
+from conftest import Env
 
-from server import cli  # noqa: E402
-from server.tiles import parse_range  # noqa: E402
+from server import cli
+from server.tiles import parse_range
 
 
 def test_tileset_json_revalidates_and_decodes(env: Env) -> None:
@@ -121,9 +121,14 @@ def test_head_and_methods(env: Env) -> None:
 
 
 def test_cors_preflight(env: Env) -> None:
-    r = env.client.options("/tiles/demo/tileset.json", headers={
-        "origin": "https://example.org", "access-control-request-method": "GET",
-        "access-control-request-headers": "range"})
+    r = env.client.options(
+        "/tiles/demo/tileset.json",
+        headers={
+            "origin": "https://example.org",
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "range",
+        },
+    )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == "*"
     assert "Range" in r.headers["access-control-allow-headers"]
@@ -133,9 +138,19 @@ def raw_get(app: object, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
     """Call the ASGI app with ``path`` exactly as a server would pass it (decoded, not normalised)."""
     import asyncio
 
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "headers": [],
-             "query_string": b"", "http_version": "1.1", "scheme": "http", "server": ("t", 80),
-             "root_path": "", "client": ("127.0.0.1", 1)}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "headers": [],
+        "query_string": b"",
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("t", 80),
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+    }
     out: dict[str, object] = {"body": b""}
 
     async def receive() -> dict[str, object]:
@@ -151,23 +166,26 @@ def raw_get(app: object, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
     return out["status"], out["headers"], out["body"]  # type: ignore[return-value]
 
 
-@pytest.mark.parametrize("path", [
-    "/tiles/demo/../demo/tileset.json",
-    "/tiles/demo/../../twin.db",
-    "/tiles/demo/..%2f..%2ftwin.db",
-    "/tiles/demo/blobs/../../published.json",
-    "/tiles/../scenes/demo/published.json",
-    "/tiles/demo/.cache/state.pickle",
-    "/tiles/demo/report.json.gz",
-    "/tiles/demo//etc/passwd",
-    "/tiles/demo/blobs",
-    "/tiles/demo/blobs/",
-    "/tiles/Demo/tileset.json",
-    "/tiles/demo",
-    "/tiles/demo/tileset.json\x00",
-    "/tiles/demo/C:\\twin.db",
-    "/preview/demo/../../twin.db",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tiles/demo/../demo/tileset.json",
+        "/tiles/demo/../../twin.db",
+        "/tiles/demo/..%2f..%2ftwin.db",
+        "/tiles/demo/blobs/../../published.json",
+        "/tiles/../scenes/demo/published.json",
+        "/tiles/demo/.cache/state.pickle",
+        "/tiles/demo/report.json.gz",
+        "/tiles/demo//etc/passwd",
+        "/tiles/demo/blobs",
+        "/tiles/demo/blobs/",
+        "/tiles/Demo/tileset.json",
+        "/tiles/demo",
+        "/tiles/demo/tileset.json\x00",
+        "/tiles/demo/C:\\twin.db",
+        "/preview/demo/../../twin.db",
+    ],
+)
 def test_traversal_and_odd_paths_are_404(env: Env, path: str) -> None:
     status, headers, body = raw_get(env.client.app, path)
     assert status in (400, 404), path

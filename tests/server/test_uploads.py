@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from buildfolder import box_glb  # noqa: E402
-from conftest import Env  # noqa: E402
+from buildfolder import box_glb
+from conftest import Env
 
 URL = "/api/planner/scenes/demo/uploads"
 
@@ -52,8 +52,20 @@ def test_upload_needs_scope(env: Env) -> None:
     assert env.client.post(URL, content=box_glb()).status_code == 401
 
 
-@pytest.mark.parametrize("case", ["truncated", "garbage", "empty", "zip", "external_buffer", "external_image",
-                                  "bomb", "json_not_gltf", "no_triangles"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "truncated",
+        "garbage",
+        "empty",
+        "zip",
+        "external_buffer",
+        "external_image",
+        "bomb",
+        "json_not_gltf",
+        "no_triangles",
+    ],
+)
 def test_bad_uploads_are_4xx_and_leave_nothing(env: Env, case: str) -> None:
     glb = box_glb()
     body = {
@@ -61,14 +73,32 @@ def test_bad_uploads_are_4xx_and_leave_nothing(env: Env, case: str) -> None:
         "garbage": bytes(range(256)) * 10,
         "empty": b"",
         "zip": b"PK\x03\x04" + b"\0" * 100,
-        "external_buffer": json.dumps({"asset": {"version": "2.0"},
-                                       "buffers": [{"uri": "http://example.org/a.bin", "byteLength": 8}]}).encode(),
+        "external_buffer": json.dumps(
+            {"asset": {"version": "2.0"}, "buffers": [{"uri": "http://example.org/a.bin", "byteLength": 8}]}
+        ).encode(),
         "external_image": glb_from_json({"asset": {"version": "2.0"}, "images": [{"uri": "/etc/passwd"}]}),
-        "bomb": glb_from_json({"asset": {"version": "2.0"}, "buffers": [{"byteLength": 8}],
-                               "bufferViews": [{"buffer": 0, "byteLength": 8, "extensions": {
-                                   "EXT_meshopt_compression": {"buffer": 0, "byteLength": 8, "byteStride": 4096,
-                                                               "count": 10**9, "mode": "ATTRIBUTES"}}}]},
-                              b"\0" * 8),
+        "bomb": glb_from_json(
+            {
+                "asset": {"version": "2.0"},
+                "buffers": [{"byteLength": 8}],
+                "bufferViews": [
+                    {
+                        "buffer": 0,
+                        "byteLength": 8,
+                        "extensions": {
+                            "EXT_meshopt_compression": {
+                                "buffer": 0,
+                                "byteLength": 8,
+                                "byteStride": 4096,
+                                "count": 10**9,
+                                "mode": "ATTRIBUTES",
+                            }
+                        },
+                    }
+                ],
+            },
+            b"\0" * 8,
+        ),
         "json_not_gltf": b'{"hello": "world"}',
         "no_triangles": glb_from_json({"asset": {"version": "2.0"}, "scenes": [{"nodes": []}], "scene": 0}),
     }[case]
@@ -113,16 +143,21 @@ def test_variants_and_placement(env: Env) -> None:
     r = env.client.put(base, json={"title": "Proposal"}, headers=env.planner)
     assert r.status_code == 200 and r.json()["designs"] == []
     anchor = {"lon": 9.97, "lat": 53.57, "elevation": 0, "heading": 30, "scale": 1}
-    r = env.client.put(f"{base}/designs/house", headers=env.planner,
-                       json={"upload": up["id"], "title": "House", "anchor": anchor})
+    r = env.client.put(
+        f"{base}/designs/house", headers=env.planner, json={"upload": up["id"], "title": "House", "anchor": anchor}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["designs"][0]["anchor"]["heading"] == 30
     # an anchor with neither lon/lat nor easting/northing/crs is refused by twin's own rules
-    r = env.client.put(f"{base}/designs/bad", headers=env.planner,
-                       json={"upload": up["id"], "title": "Bad", "anchor": {"elevation": 3}})
+    r = env.client.put(
+        f"{base}/designs/bad",
+        headers=env.planner,
+        json={"upload": up["id"], "title": "Bad", "anchor": {"elevation": 3}},
+    )
     assert r.status_code == 422 and "anchor" in r.json()["detail"]
-    r = env.client.put(f"{base}/designs/ghost", headers=env.planner,
-                       json={"upload": "u-nope", "title": "Ghost", "anchor": anchor})
+    r = env.client.put(
+        f"{base}/designs/ghost", headers=env.planner, json={"upload": "u-nope", "title": "Ghost", "anchor": anchor}
+    )
     assert r.status_code == 404
     assert env.client.delete(f"/api/planner/scenes/demo/uploads/{up['id']}", headers=env.planner).status_code == 409
     assert env.client.delete(f"{base}/designs/house", headers=env.planner).status_code == 204
@@ -130,5 +165,6 @@ def test_variants_and_placement(env: Env) -> None:
     assert not (env.settings.data_dir / "uploads" / up["id"]).exists()
     assert env.client.delete(base, headers=env.planner).status_code == 204
     assert env.client.get(base, headers=env.planner).status_code == 404
-    assert env.client.put("/api/planner/scenes/demo/variants/Bad..", json={"title": "x"},
-                          headers=env.planner).status_code in (404, 422)
+    assert env.client.put(
+        "/api/planner/scenes/demo/variants/Bad..", json={"title": "x"}, headers=env.planner
+    ).status_code in (404, 422)
