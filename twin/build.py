@@ -10,6 +10,7 @@ build intact.
 from __future__ import annotations
 
 import copy
+import json
 import multiprocessing
 import os
 import time
@@ -19,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import shapely
@@ -37,7 +38,7 @@ from .records import Building
 from .repair import repair_building
 from .report import Report
 from .scene import Scene, read_source
-from .store import write_blob, write_json_atomic
+from .store import write_blob, write_json_atomic, write_stream_atomic
 from .tile import TileNode, build_quadtree
 
 Progress = Callable[[str, float], None]
@@ -425,7 +426,7 @@ def build_scene(
     )
 
     if write_footprints:
-        write_json_atomic(out / "buildings.geojson", footprints_geojson(buildings, frame))
+        write_footprints_geojson(out / "buildings.geojson", buildings, frame)
     if incremental:
         save_state(out, state)
 
@@ -486,22 +487,33 @@ def scene_info(
     }
 
 
-def footprints_geojson(buildings: Sequence[Building], frame: Frame) -> dict[str, Any]:
-    """The buildings' footprints in lon/lat with their properties (for the server's open-data API)."""
+def write_footprints_geojson(path: Path, buildings: Sequence[Building], frame: Frame) -> None:
+    """Write the buildings' footprints in lon/lat with their properties (for the server's open-data API).
+
+    Streamed feature by feature: a million buildings never become one big dict in memory.
+    """
     tr = transformer(frame.crs, "EPSG:4326")
 
     def lonlat(coords: np.ndarray) -> np.ndarray:
         x, y = tr.transform(coords[:, 0], coords[:, 1])
         return np.round(np.column_stack([x, y]), 7)
 
-    features = []
-    for b in buildings:
-        if b.footprint is None:
-            continue
-        geom = shapely.transform(b.footprint, lonlat)
-        props = {k: v for k, v in property_row(b).items() if v is not None}
-        props["base"] = round(float(b.base), 2)
-        features.append(
-            {"type": "Feature", "id": b.id, "properties": props, "geometry": shapely.geometry.mapping(geom)}
-        )
-    return {"type": "FeatureCollection", "features": features}
+    def write(f: BinaryIO) -> None:
+        f.write(b'{"type":"FeatureCollection","features":[')
+        first = True
+        for b in buildings:
+            if b.footprint is None:
+                continue
+            props = {k: v for k, v in property_row(b).items() if v is not None}
+            props["base"] = round(float(b.base), 2)
+            feature = {
+                "type": "Feature",
+                "id": b.id,
+                "properties": props,
+                "geometry": shapely.geometry.mapping(shapely.transform(b.footprint, lonlat)),
+            }
+            f.write((b"" if first else b",") + json.dumps(feature, separators=(",", ":"), ensure_ascii=False).encode())
+            first = False
+        f.write(b"]}")
+
+    write_stream_atomic(path, write)

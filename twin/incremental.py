@@ -21,7 +21,7 @@ from .crs import Frame
 from .records import Building
 from .report import Report
 from .scene import Scene
-from .store import write_atomic
+from .store import write_stream_atomic
 from .tile import TileNode
 
 CACHE_FILE = Path(".cache") / "state.pickle"
@@ -74,4 +74,4 @@ def load_state(previous: Path, scene: Scene, blob_dir: Path, compress: bool) -> 
 
 def save_state(out: Path, state: State) -> None:
     """Write the state next to the build (atomically, like everything else)."""
-    write_atomic(out / CACHE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    write_stream_atomic(out / CACHE_FILE, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))

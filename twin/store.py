@@ -11,8 +11,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import StoreError
 
@@ -27,12 +28,17 @@ def blob_name(data: bytes, suffix: str = ".glb") -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
+    write_stream_atomic(path, lambda f: f.write(data))
+
+
+def write_stream_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None:
+    """Like :func:`write_atomic`, but ``writer(file)`` streams the content (for files too big to hold)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                writer(f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
