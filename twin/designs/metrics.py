@@ -38,7 +38,7 @@ def footprint(design: Design) -> Polygon | MultiPolygon:
     if len(pts) == 0:
         return Polygon()
     polys = shapely.polygons(np.concatenate([pts, pts[:, :1]], axis=1))
-    merged = shapely.union_all(shapely.buffer(polys, 0.01, quad_segs=1)).buffer(-0.01, quad_segs=1)
+    merged = shapely.union_all(shapely.buffer(polys, 0.01, join_style="mitre")).buffer(-0.01, join_style="mitre")
     return merged if isinstance(merged, Polygon | MultiPolygon) else Polygon()
 
 

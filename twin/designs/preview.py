@@ -72,7 +72,7 @@ def preview_png(design: Design, *, size: tuple[int, int] = (800, 600)) -> bytes:
         eye = centre + radius * np.array([-0.9, -1.3, 1.0])
         plotter.camera_position = [tuple(eye), tuple(centre), (0.0, 0.0, 1.0)]
         plotter.reset_camera()  # keeps the direction, fits the design in the picture
-        plotter.camera.zoom(1.3)
+        plotter.camera.zoom(1.1)
         image = plotter.screenshot(return_img=True)
     finally:
         plotter.close()
