@@ -106,6 +106,107 @@ def validate(folder: Annotated[Path, typer.Argument(help="A build folder (or a t
         raise typer.Exit(code=1)
 
 
+def _settings(config: Path | None, **overrides: object):  # type: ignore[no-untyped-def]
+    from server.settings import load_settings
+
+    return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Server config file (TOML); env TWIN_* wins")]
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (SQLite + tiles)")] = None,
+) -> None:
+    """Serve published scenes, the viewer (/) and the planner page (/planner)."""
+    from server.cli import serve as run
+
+    settings = _settings(config, host=host, port=port, workers=workers, data_dir=data_dir)
+    console.print(f"serving {settings.data_dir} at http://{settings.host}:{settings.port}/")
+    run(settings)
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    scenes: Annotated[list[str] | None, typer.Option("--scene", help="Scene folders to publish")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and publish only")] = False,
+) -> None:
+    """Build and publish the demo scenes (incrementally), then serve them."""
+    from server.cli import publish_folder
+    from server.cli import serve as run
+
+    from .build import build_scene
+    from .scene import load_scene
+
+    settings = _settings(config, port=port)
+    repo = Path(__file__).resolve().parent.parent
+    folders = (
+        [Path(s) for s in scenes]
+        if scenes
+        else [repo / "scenes" / "hamburg-eimsbuettel", repo / "scenes" / "nrw-koeln"]
+    )
+    for folder in folders:
+        try:
+            scene = load_scene(folder)
+            work = Path(settings.data_dir) / "work" / scene.id
+            prev = work if (work / ".cache").exists() else None
+            with console.status(f"building {scene.id}"):
+                result = build_scene(scene, work, previous=prev)
+            build_id = publish_folder(settings, scene.id, work, scene.title)
+        except TwinError as exc:
+            _fail(exc)
+            return
+        console.print(f"[bold]{scene.id}[/]: {result.report.summary()}")
+        console.print(f"published build {build_id} with {len(result.scene_info['variants'])} variants")
+    if not no_serve:
+        console.print(
+            f"viewer: http://{settings.host}:{settings.port}/   planner: http://{settings.host}:{settings.port}/planner"
+        )
+        run(settings)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Argument(help="planner or admin")],
+    name: Annotated[str, typer.Option(help="Who the token is for")] = "",
+    scene: Annotated[list[str] | None, typer.Option(help="Scenes a planner may work in (repeat)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a token; its secret is printed once (only a hash is stored)."""
+    from server.cli import token_create as create
+
+    try:
+        sys.stdout.write(create(_settings(config), role, scene or [], name) + "\n")
+    except TwinError as exc:
+        _fail(exc)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOpt = None) -> None:
+    """List tokens (never their secrets)."""
+    from server.cli import token_list as listing
+
+    sys.stdout.write(json.dumps(listing(_settings(config)), indent=2, default=str) + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:
+    """Revoke a token by id."""
+    from server.cli import token_revoke as revoke
+
+    try:
+        revoke(_settings(config), token_id)
+    except TwinError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     """Entry point for ``python -m twin``."""
     app()

@@ -55,7 +55,7 @@ def design_key(spec: Any, frame: Frame) -> str:
 
 def place_design(spec: Any, frame: Frame, blob_dir: Path, geoid_undulation: float) -> PlacedDesign:
     """Import, place and encode one design (raises :class:`BuildError` naming the design on failure)."""
-    from .designs.content import design_glb
+    from .designs.content import design_glb, placed_bounds
     from .designs.cutout import site_polygon
     from .designs.georef import place
     from .designs.load import load_design
@@ -71,7 +71,12 @@ def place_design(spec: Any, frame: Frame, blob_dir: Path, geoid_undulation: floa
         else:
             site = site_polygon(design, placement, spec.site_buffer)
         centre = placement.matrix[:3, 3]
-        glb, lo, hi = design_glb(design, placement, frame, centre)
+        glb = design_glb(design, placement, frame, centre, translate=True)
+        # The tile's box: the placed bounding box's corners, in the root frame.
+        (x0, y0, z0), (x1, y1, z1) = placed_bounds(design, placement)
+        corners = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)])
+        local = frame.exact_local(corners)
+        lo, hi = local.min(axis=0), local.max(axis=0)
     except TwinError as exc:
         raise BuildError(f"design {spec.id!r} ({Path(spec.file).name}): {exc}") from exc
     uri = write_blob(blob_dir, glb)
