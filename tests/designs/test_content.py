@@ -63,7 +63,7 @@ def test_textured_obj_keeps_its_texture(gltf_validator: GltfValidator) -> None:
     p, frame, centre = setup(design)
     glb = design_glb(design, p, frame, centre, translate=True)
     assert gltf_validator([glb])[0]["numErrors"] == 0
-    gltf, binary = read_glb(glb)
+    gltf, _ = read_glb(glb)
     assert len(gltf["images"]) == 1 and gltf["images"][0]["mimeType"] == "image/png"
     prim = gltf["meshes"][0]["primitives"][0]
     assert {"TEXCOORD_0", "NORMAL", "_FEATURE_ID_0"} <= set(prim["attributes"])

@@ -55,9 +55,12 @@ def test_site_polygon_from_placed_footprint() -> None:
     site = site_polygon(design, p, buffer=2.0)
     assert site.area == pytest.approx(8 * 7, rel=0.01)  # (4 + 4) x (3 + 4), mitred corners
     # The convergence rotates the site against the grid by a fraction of a degree.
-    minx, miny, maxx, maxy = site.bounds
+    minx, _, _, maxy = site.bounds
     assert minx == pytest.approx(565000.0 - 2.0, abs=0.1) and maxy == pytest.approx(5933000.0 + 2.0, abs=0.1)
-    neighbours = [b("next", box(565003.0, 5932998.0, 565010.0, 5933001.0)), b("far", box(565050, 5933050, 565060, 5933060))]
+    neighbours = [
+        b("next", box(565003.0, 5932998.0, 565010.0, 5933001.0)),
+        b("far", box(565050, 5933050, 565060, 5933060)),
+    ]
     cut = cut_out(neighbours, site)
     assert cut.removed == () and cut.partial[0][0] == "next"
 

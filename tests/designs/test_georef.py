@@ -97,7 +97,12 @@ def _map_conversion_ifc(path: Path) -> None:
     run("unit.assign_unit", f, length={"is_metric": True, "raw": "MILLIMETERS"})
     model = run("context.add_context", f, context_type="Model")
     body = run(
-        "context.add_context", f, context_type="Model", context_identifier="Body", target_view="MODEL_VIEW", parent=model
+        "context.add_context",
+        f,
+        context_type="Model",
+        context_identifier="Body",
+        target_view="MODEL_VIEW",
+        parent=model,
     )
     site = run("root.create_entity", f, ifc_class="IfcSite", name="S")
     storey = run("root.create_entity", f, ifc_class="IfcBuildingStorey", name="EG")
@@ -173,9 +178,13 @@ def test_anchor_easting_northing_in_another_crs(house: Design) -> None:
     assert np.abs(world[1, :2] - along_utm).max() < 0.01
 
 
-@pytest.mark.parametrize(("datum", "z"), [("ground", 3.0), ("ellipsoidal", 3.0 - 45.0), ("DHHN2016", 3.0 + 39.5 - 45.0)])
+@pytest.mark.parametrize(
+    ("datum", "z"), [("ground", 3.0), ("ellipsoidal", 3.0 - 45.0), ("DHHN2016", 3.0 + 39.5 - 45.0)]
+)
 def test_anchor_datums(house: Design, datum: str, z: float) -> None:
-    p = place(house, UTM32, Anchor(lon=10.0, lat=53.55, elevation=3.0, datum=datum), ground_height=45.0, geoid_undulation=39.5)
+    p = place(
+        house, UTM32, Anchor(lon=10.0, lat=53.55, elevation=3.0, datum=datum), ground_height=45.0, geoid_undulation=39.5
+    )
     assert p.matrix[2, 3] == pytest.approx(z)
 
 

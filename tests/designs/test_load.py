@@ -106,3 +106,17 @@ def test_triangle_limit() -> None:
 def test_missing_file() -> None:
     with pytest.raises(DesignError, match="cannot read"):
         load_design(FIXTURES / "nope.ifc")
+
+
+def test_citygml_building_as_design() -> None:
+    path = FIXTURES.parent / "citygml" / "sig3d_building_and_garage_LOD2_citygml2.gml"
+    d = load_design(path)
+    assert d.format == "citygml"
+    # Building 10 x 5 m plus garage: 12.5 x 5 m, 5 m high, centred in plan at its lowest point.
+    np.testing.assert_allclose(d.bounds, [[-6.25, -2.5, 0.0], [6.25, 2.5, 5.0]], atol=1e-9)
+    assert d.georef is not None and d.georef.crs == "EPSG:25832+5783"
+    assert (d.georef.easting, d.georef.northing, d.georef.height) == (458881.25, 5438352.5, 112.0)
+    assert {p["id"] for p in d.parts.values()} == {
+        "GML_7b1a5a6f-ddad-4c3d-a507-3eb9ee0a8e68",
+        "GMLID_BUI379228_1244_301",
+    }

@@ -23,8 +23,7 @@ from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
 from twin.crs import Frame
 from twin.encode.glb import pack_glb, to_gltf_axes
-from twin.encode.metadata import BUILDING_CLASS, BUILDING_PROPERTIES, PropertySpec, PropertyTable
-from twin.encode.metadata import encode_property_table
+from twin.encode.metadata import BUILDING_CLASS, BUILDING_PROPERTIES, PropertySpec, PropertyTable, encode_property_table
 from twin.errors import DesignError
 
 from .model import Design, Placement
@@ -242,7 +241,7 @@ def design_glb(
                 n = np.where(length > 1e-12, n / np.maximum(length, 1e-12), np.array([0.0, 0.0, 1.0]))
                 normals.append(to_gltf_axes(n))
             if key[1]:
-                uv = np.asarray(mesh.visual.uv, dtype=np.float64)[:, :2].copy()
+                uv = np.asarray(getattr(mesh.visual, "uv", None), dtype=np.float64)[:, :2].copy()
                 uv[:, 1] = 1.0 - uv[:, 1]  # trimesh keeps OBJ-style UVs (origin bottom left); glTF's is top left
                 uvs.append(uv)
             fids.append(np.full(len(mesh.vertices), index, dtype=np.float32))
@@ -269,9 +268,7 @@ def design_glb(
                 "mode": 4,
                 "extensions": {
                     "EXT_mesh_features": {
-                        "featureIds": [
-                            {"featureCount": len(np.unique(fid)), "attribute": 0, "propertyTable": 0}
-                        ]
+                        "featureIds": [{"featureCount": len(np.unique(fid)), "attribute": 0, "propertyTable": 0}]
                     }
                 },
             }
@@ -280,16 +277,16 @@ def design_glb(
     columns = {name: [row.get(name) for row in rows] for name in DESIGN_PROPERTIES}
     table = PropertyTable(BUILDING_CLASS, DESIGN_PROPERTIES, columns)
     metadata = encode_property_table(table, lambda data, _size: binary.add(data))
-    node: dict[str, Any] = {"mesh": 0, "name": design.id}
+    root: dict[str, Any] = {"mesh": 0, "name": design.id}
     if translate:
-        node["translation"] = [float(v) for v in to_gltf_axes(origin[None])[0]]
+        root["translation"] = [float(v) for v in to_gltf_axes(origin[None])[0]]
     gltf: dict[str, Any] = {
         "asset": {"version": "2.0", "generator": "urban-twin designs"},
         "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
         "extensions": {"EXT_structural_metadata": metadata},
         "scene": 0,
         "scenes": [{"nodes": [0]}],
-        "nodes": [node],
+        "nodes": [root],
         "meshes": [{"name": design.id, "primitives": primitives}],
         "materials": materials.materials,
         "accessors": accessors,

@@ -95,8 +95,11 @@ def cut_out(buildings: Iterable[Building], site: Polygon, threshold: float = 0.5
     """
     if not 0.0 < threshold <= 1.0:
         raise DesignError(f"cut-out threshold {threshold} must be in (0, 1]")
-    items = [(b, _outline(b)) for b in buildings]
-    items = [(b, g) for b, g in items if g is not None and g.area > 0]
+    items: list[tuple[Building, Polygon | MultiPolygon]] = []
+    for b in buildings:
+        g = _outline(b)
+        if g is not None and g.area > 0:
+            items.append((b, g))
     if not items:
         return CutOut((), ())
     tree = STRtree([g for _, g in items])

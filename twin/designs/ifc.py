@@ -44,13 +44,13 @@ def read_ifc(path: Path) -> RawDesign:
     materials: dict[tuple[float, ...], PBRMaterial] = {}
     try:
         iterator = ifcopenshell.geom.iterator(settings, f, 1, exclude=list(EXCLUDE))
-        ok = iterator.initialize()
+        ok = bool(iterator.initialize())
     except Exception as exc:
         raise DesignError(f"{path.name}: IFC geometry cannot be processed: {exc}") from exc
     while ok:
         shape = iterator.get()
         _add_shape(f, shape, scene, parts, materials)
-        ok = iterator.next()
+        ok = bool(iterator.next())
     unit = float(ifcopenshell.util.unit.calculate_unit_scale(f))
     storeys, space_area = _storeys(f, unit)
     return RawDesign(
@@ -148,9 +148,7 @@ def _storeys(f: ifcopenshell.file, unit: float) -> tuple[tuple[Storey, ...], flo
         if area is None:
             continue
         space_total += area
-        container = ifcopenshell.util.element.get_aggregate(space) or ifcopenshell.util.element.get_container(
-            space
-        )
+        container = ifcopenshell.util.element.get_aggregate(space) or ifcopenshell.util.element.get_container(space)
         if container is not None:
             per_storey[container.id()] = per_storey.get(container.id(), 0.0) + area
     storeys = []

@@ -187,12 +187,12 @@ def _bake(
         matrix = to_local @ np.asarray(transform, dtype=np.float64)
         # Normals given by the file (glTF, OBJ) live in trimesh's cache; keep them through the transform,
         # so smooth surfaces stay smooth. Meshes without them are shaded flat later (see content.py).
-        normals = geom._cache["vertex_normals"] if "vertex_normals" in geom._cache else None
+        normals = geom._cache["vertex_normals"] if "vertex_normals" in geom._cache else None  # noqa: SIM401 (no .get)
         mesh = geom.copy()
         mesh.apply_transform(matrix)
         if normals is not None and len(normals) == len(mesh.vertices):
             n = np.asarray(normals, dtype=np.float64) @ np.linalg.inv(matrix[:3, :3])
-            mesh.vertex_normals = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+            mesh.vertex_normals = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)  # type: ignore[method-assign]
         meta = dict(parts.get(node, {}))
         meta.setdefault("id", node)
         meta.setdefault("name", node)

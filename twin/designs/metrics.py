@@ -64,9 +64,7 @@ def _heightfield_volume(design: Design, cells: int = 120, block: int = 12) -> fl
     for i in range(0, len(xs), block):
         for j in range(0, len(ys), block):
             bx, by = xs[i : i + block], ys[j : j + block]
-            near = (
-                (tmax[:, 0] >= bx[0]) & (tmin[:, 0] <= bx[-1]) & (tmax[:, 1] >= by[0]) & (tmin[:, 1] <= by[-1])
-            )
+            near = (tmax[:, 0] >= bx[0]) & (tmin[:, 0] <= bx[-1]) & (tmax[:, 1] >= by[0]) & (tmin[:, 1] <= by[-1])
             if not near.any():
                 continue
             gx, gy = np.meshgrid(bx, by, indexing="ij")

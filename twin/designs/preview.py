@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 import numpy as np
 import trimesh
@@ -31,7 +32,7 @@ def _colour(mesh: trimesh.Trimesh) -> tuple[np.ndarray, float]:
             main = getattr(material, "main_color", None)
             rgba = None if main is None else np.asarray(main, dtype=np.float64)
     elif getattr(visual, "kind", None) in ("face", "vertex"):
-        rgba = np.asarray(visual.main_color, dtype=np.float64)
+        rgba = np.asarray(getattr(visual, "main_color", None), dtype=np.float64)
     if rgba is None:
         return np.array([0.8, 0.8, 0.8]), 1.0
     if rgba.max() > 1.0:
@@ -50,7 +51,7 @@ def preview_png(design: Design, *, size: tuple[int, int] = (800, 600)) -> bytes:
     from PIL import Image
 
     pv.OFF_SCREEN = True
-    plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    plotter: Any = pv.Plotter(off_screen=True, window_size=list(size))  # pyvista's decorators confuse mypy
     try:
         plotter.set_background("white")
         drawn = 0

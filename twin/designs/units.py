@@ -36,9 +36,7 @@ def unit_scale(name: str) -> float:
 
 #: (4, 4) rotation taking a Y-up frame to Z-up: (x, y, z) → (x, -z, y). A glTF asset's front (+Z) faces
 #: -Y (south when unrotated) and its up (+Y) becomes +Z.
-Y_UP_TO_Z_UP = np.array(
-    [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
-)
+Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
 
 
 def to_z_up(up_axis: str, scale: float) -> np.ndarray:
