@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium libgl1 libxrender1 libosmesa6 xvfb
+APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1
 
 .PHONY: help setup demo test lint typecheck pytest viewer-test bench clean
 

@@ -75,6 +75,20 @@ def utm_crs_for(lon: float, lat: float) -> str:
     return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
+def transform_xy(tr: pyproj.Transformer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a transformer to coordinate arrays of any length (one-element arrays included).
+
+    pyproj treats one-element arrays as scalars, which newer NumPy deprecates: go through 1-D float arrays.
+    """
+    xs = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    ys = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
+    if len(xs) == 1:
+        ox, oy = tr.transform(float(xs[0]), float(ys[0]))
+        return np.array([ox]), np.array([oy])
+    ox, oy = tr.transform(xs, ys)
+    return np.asarray(ox), np.asarray(oy)
+
+
 def transform_points(points: np.ndarray, src: str, dst: str) -> np.ndarray:
     """Transform (n, 2) or (n, 3) points horizontally from ``src`` to ``dst``; z is kept.
 
@@ -84,7 +98,7 @@ def transform_points(points: np.ndarray, src: str, dst: str) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64)
     if src == dst:
         return pts.copy()
-    x, y = transformer(src, dst).transform(pts[:, 0], pts[:, 1])
+    x, y = transform_xy(transformer(src, dst), pts[:, 0], pts[:, 1])
     out = pts.copy()
     out[:, 0] = x
     out[:, 1] = y
@@ -100,7 +114,7 @@ def project_building(building: Building, dst: str) -> Building:
     tr = transformer(building.crs, dst)
 
     def xy(coords: np.ndarray) -> np.ndarray:
-        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        x, y = transform_xy(tr, coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
     footprint = None if building.footprint is None else shapely.transform(building.footprint, xy)
@@ -181,7 +195,7 @@ class Frame:
             indexing="ij",
         )
         local = np.column_stack([gx.ravel() - cx, gy.ravel() - cy, gz.ravel()])
-        lons, lats = transformer(crs, "EPSG:4326").transform(gx.ravel(), gy.ravel())
+        lons, lats = transform_xy(transformer(crs, "EPSG:4326"), gx.ravel(), gy.ravel())
         ecef = geodetic_to_ecef(lons, lats, gz.ravel() + height)
         # Least squares for ecef = local @ A.T + t, solved relative to the origin's ECEF for conditioning.
         o = geodetic_to_ecef(np.array([lon]), np.array([lat]), np.array([height]))[0]
@@ -202,7 +216,7 @@ class Frame:
     def to_lonlat(self, points: np.ndarray) -> np.ndarray:
         """Working coordinates (n, 2|3) → (n, 2) longitude/latitude in degrees (exact, through pyproj)."""
         pts = np.asarray(points, dtype=np.float64)
-        lon, lat = transformer(self.crs, "EPSG:4326").transform(pts[:, 0], pts[:, 1])
+        lon, lat = transform_xy(transformer(self.crs, "EPSG:4326"), pts[:, 0], pts[:, 1])
         return np.column_stack([lon, lat])
 
     def exact_local(self, points: np.ndarray) -> np.ndarray:
