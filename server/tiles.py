@@ -143,6 +143,8 @@ class TileServer:
         self._cache: OrderedDict[str, Entry] = OrderedDict()
         self._cached_bytes = 0
         self._pointers: dict[str, tuple[tuple[int, int, int], Path]] = {}
+        #: request path -> (pointer file, pointer stat key, entry): the hot path skips all parsing.
+        self._hot: dict[str, tuple[str, tuple[int, int, int] | None, Entry]] = {}
 
     # resolution --------------------------------------------------------------------------------------
     def published_dir(self, scene: str) -> Path | None:
@@ -188,7 +190,38 @@ class TileServer:
         return folder, rest
 
     def lookup(self, path: str) -> Entry | None:
-        """The cached entry for a request path, loading it on a miss; None if there is no such file."""
+        """The entry for a request path; None if there is no such file.
+
+        Hot path: one dict lookup and one ``stat`` of the scene's pointer (a publish changes its inode, so
+        the next request sees the new build). Cold path: :meth:`_lookup_cold`.
+        """
+        hit = self._hot.get(path)
+        if hit is not None:
+            pointer, key, entry = hit
+            if key is None:
+                return entry
+            try:
+                st = os.stat(pointer)
+            except OSError:
+                st = None
+            if st is not None and (st.st_ino, st.st_mtime_ns, st.st_size) == key:
+                return entry
+            del self._hot[path]
+        found = self._lookup_cold(path)
+        if found is not None and found.body is not None:
+            if len(self._hot) > 200_000:
+                self._hot.clear()
+            parts = path.split("/")
+            if parts[1] == "tiles":
+                pointer = str(self.store.root / parts[2] / "published.json")
+                cached = self._pointers.get(parts[2])
+                if cached is not None:
+                    self._hot[path] = (pointer, cached[0], found)
+            else:
+                self._hot[path] = ("", None, found)
+        return found
+
+    def _lookup_cold(self, path: str) -> Entry | None:
         split = self._split(path)
         if split is None:
             return None
