@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 
 from . import __version__
-from .crs import Frame, parse_crs, project_building, transformer, utm_crs_for
+from .crs import Frame, parse_crs, project_building, transform_xy, transformer, utm_crs_for
 from .encode.glb import MeshBatch, encode_glb
 from .encode.metadata import building_table
 from .encode.tileset import Box, Tile, Tileset
@@ -487,33 +487,33 @@ def scene_info(
     }
 
 
-def write_footprints_geojson(path: Path, buildings: Sequence[Building], frame: Frame) -> None:
+def write_footprints_geojson(path: Path, buildings: Sequence[Building], frame: Frame, chunk: int = 20_000) -> None:
     """Write the buildings' footprints in lon/lat with their properties (for the server's open-data API).
 
-    Streamed feature by feature: a million buildings never become one big dict in memory.
+    Streamed in chunks, each projected and serialised by vectorised shapely calls: a million buildings never
+    become one big dict in memory.
     """
     tr = transformer(frame.crs, "EPSG:4326")
 
     def lonlat(coords: np.ndarray) -> np.ndarray:
-        x, y = tr.transform(coords[:, 0], coords[:, 1])
-        return np.round(np.column_stack([x, y]), 7)
+        x, y = transform_xy(tr, coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    with_fp = [b for b in buildings if b.footprint is not None]
 
     def write(f: BinaryIO) -> None:
         f.write(b'{"type":"FeatureCollection","features":[')
-        first = True
-        for b in buildings:
-            if b.footprint is None:
-                continue
-            props = {k: v for k, v in property_row(b).items() if v is not None}
-            props["base"] = round(float(b.base), 2)
-            feature = {
-                "type": "Feature",
-                "id": b.id,
-                "properties": props,
-                "geometry": shapely.geometry.mapping(shapely.transform(b.footprint, lonlat)),
-            }
-            f.write((b"" if first else b",") + json.dumps(feature, separators=(",", ":"), ensure_ascii=False).encode())
-            first = False
+        for start in range(0, len(with_fp), chunk):
+            part = with_fp[start : start + chunk]
+            geoms = shapely.transform(np.array([b.footprint for b in part], dtype=object), lonlat)
+            texts = shapely.to_geojson(shapely.set_precision(geoms, 1e-7))
+            lines = []
+            for b, geometry in zip(part, texts, strict=True):
+                props = {k: v for k, v in property_row(b).items() if v is not None}
+                props["base"] = round(float(b.base), 2)
+                head = json.dumps({"type": "Feature", "id": b.id, "properties": props}, ensure_ascii=False)
+                lines.append(head[:-1] + ',"geometry":' + geometry + "}")
+            f.write((b"," if start else b"") + ",".join(lines).encode("utf-8"))
         f.write(b"]}")
 
     write_stream_atomic(path, write)
