@@ -199,7 +199,7 @@ def test_manifest_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="lowercase"):
         load_scene(tmp_path)
     (tmp_path / "scene.toml").write_text("id = [")
-    with pytest.raises(ManifestError, match="scene.toml"):
+    with pytest.raises(ManifestError, match=r"scene\.toml"):
         load_scene(tmp_path)
 
 

@@ -42,6 +42,8 @@ from .store import write_blob, write_json_atomic, write_stream_atomic
 from .tile import TileNode, build_quadtree
 
 Progress = Callable[[str, float], None]
+#: One tile to encode: its key, the indices of its buildings, and building ids to leave out.
+TileTask = tuple[str, np.ndarray, tuple[str, ...]]
 Cancel = Callable[[], bool]
 
 
@@ -247,14 +249,14 @@ def encode_tile(
     return TileContent(key, uri, len(glb), local.min(axis=0), local.max(axis=0), mesh.triangle_count, len(kept), report)
 
 
-def _encode_shared(task: tuple[str, np.ndarray, tuple[str, ...]]) -> TileContent | None:
+def _encode_shared(task: TileTask) -> TileContent | None:
     key, members, drop = task
     buildings = [b for b in (_SHARED["buildings"][i] for i in members) if b.id not in drop]
     return encode_tile(key, buildings, _SHARED["frame"], _SHARED["blob_dir"], _SHARED["compress"])
 
 
 def encode_tiles(
-    tasks: list[tuple[str, np.ndarray, tuple[str, ...]]],
+    tasks: list[TileTask],
     buildings: Sequence[Building],
     frame: Frame,
     blob_dir: Path,
@@ -382,7 +384,7 @@ def build_scene(
         c = m["centroid"]
         frame = Frame.from_bounds(crs, (c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()), scene.z0_height)
         tree = build_quadtree(c, m["importance"], m["size"], m["weight"], budget=scene.tile_budget)
-        tasks = [(n.key, n.members, ()) for n in tree.walk() if len(n.members)]
+        tasks: list[TileTask] = [(n.key, n.members, ()) for n in tree.walk() if len(n.members)]
         contents = encode_tiles(
             tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, progress=progress, cancel=cancel
         )

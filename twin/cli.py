@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -106,7 +106,7 @@ def validate(folder: Annotated[Path, typer.Argument(help="A build folder (or a t
         raise typer.Exit(code=1)
 
 
-def _settings(config: Path | None, **overrides: object):  # type: ignore[no-untyped-def]
+def _settings(config: Path | None, **overrides: object) -> Any:
     from server.settings import load_settings
 
     return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})

@@ -18,7 +18,8 @@ from .report import Report
 
 #: Points closer than this (metres) are merged.
 SNAP_TOLERANCE = 0.01
-#: Polygons (or parts) smaller than this (m²) are dropped (OSM details such as the 0.025 m² ornaments of Berlin's Victory Column stay).
+#: Polygons (or parts) smaller than this (m²) are dropped. OSM details such as the 0.025 m² ornaments
+#: of Berlin's Victory Column stay.
 MIN_AREA = 0.01
 #: A single building larger than this (m²) is treated as a data error (about 600 × 600 m).
 MAX_AREA = 400_000.0

@@ -153,9 +153,9 @@ def build_variants(
         encoded = encode_tiles(
             tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, cancel=cancel, stage="variants"
         )
-        for key, _members, ids in tasks:
+        for key, _members, dropped in tasks:
             content = encoded.get(key)
-            tiles_cache[f"{key}:{','.join(ids)}"] = content
+            tiles_cache[f"{key}:{','.join(dropped)}"] = content
             if content is None:
                 variant_contents.pop(key, None)
             else:

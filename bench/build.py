@@ -1,0 +1,147 @@
+"""Builder benchmarks: throughput, peak memory, bytes per building, tiles; py3dtiles side by side.
+
+    python -m bench.build                       # demo scene, incremental rebuild, 10k vs py3dtiles, 100k
+    python -m bench.build --sizes 100000,1000000 # also the million
+
+Every build runs as a separate ``twin build`` process (what a user runs), measured by bench.measure (wall
+time, peak PSS over the process tree). Results are printed and written to bench/results/build.json; the
+figures in bench/README.md come from that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+from bench.generate import write_gpkg
+from bench.measure import Measured, run
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "bench" / "work"
+TWIN = [sys.executable, "-m", "twin"]
+
+
+def _manifest(folder: Path, scene_id: str, gpkg: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scene.toml").write_text(
+        f'id = "{scene_id}"\ncrs = "EPSG:25832"\n[defaults]\nheight_attribute = "hoehe"\nid_attribute = "id"\n'
+        f'[[sources]]\npath = "{gpkg}"\nformat = "footprints"\n'
+    )
+    return folder
+
+
+def _build(source: Path, out: Path, *extra: str) -> tuple[Measured, dict]:
+    m = run([*TWIN, "build", str(source), "-o", str(out), *extra])
+    if m.returncode != 0:
+        raise SystemExit(f"build of {source} failed:\n{m.output[-3000:]}")
+    report = json.loads((out / "report.json").read_text())
+    return m, report
+
+
+def _row(name: str, m: Measured, report: dict) -> dict:
+    n = report["counts"].get("read", 0)
+    return {
+        "case": name,
+        "buildings": n,
+        "seconds": round(m.seconds, 2),
+        "buildings_per_second": round(n / m.seconds, 1),
+        "peak_mib": round(m.peak_mib, 1),
+        "tiles": report["tiles"],
+        "bytes": report["bytes"],
+        "bytes_per_building": report["bytes_per_building"],
+    }
+
+
+def bench_demo(results: list[dict]) -> None:
+    """The demo scene from scratch, then an incremental rebuild after moving one design."""
+    scene_src = REPO / "scenes" / "hamburg-eimsbuettel"
+    scene = WORK / "demo-scene"
+    shutil.rmtree(scene, ignore_errors=True)
+    shutil.copytree(scene_src, scene)
+    out = WORK / "demo-out"
+    shutil.rmtree(out, ignore_errors=True)
+    full, report = _build(scene, out)
+    results.append(_row("demo scene (Hamburg, 2 variants), full build", full, report))
+    # Move the IFC design by ~5 m and rebuild from the previous build.
+    toml = (scene / "scene.toml").read_text().replace("lon = 9.953255", "lon = 9.953330")
+    (scene / "scene.toml").write_text(toml)
+    inc, report2 = _build(scene, out, "--previous", str(out))
+    row = _row("demo scene, incremental rebuild after moving one design", inc, report2)
+    row["ratio_to_full"] = round(inc.seconds / full.seconds, 3)
+    row["tiles_reencoded"] = report2["counts"].get("variant_tiles_encoded", 0)
+    results.append(row)
+
+
+def bench_generated(n: int, results: list[dict]) -> None:
+    gpkg = WORK / f"gen-{n}.gpkg"
+    if not gpkg.exists():
+        write_gpkg(gpkg, n)
+    scene = _manifest(WORK / f"gen-{n}-scene", f"gen-{n}", gpkg)
+    out = WORK / f"gen-{n}-out"
+    shutil.rmtree(out, ignore_errors=True)
+    m, report = _build(scene, out)
+    results.append(_row(f"generated LoD1, {n:,} buildings", m, report))
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def bench_py3dtiles(n: int, results: list[dict]) -> None:
+    """Ours and py3dtiles on the same n buildings, one after the other in this run."""
+    gpkg = WORK / f"gen-{n}.gpkg"
+    if not gpkg.exists():
+        write_gpkg(gpkg, n)
+    scene = _manifest(WORK / f"gen-{n}-scene", f"gen-{n}", gpkg)
+    out = WORK / f"gen-{n}-ours"
+    shutil.rmtree(out, ignore_errors=True)
+    ours, report = _build(scene, out)
+    valid = run([*TWIN, "validate", str(out)])
+    peer_out = WORK / f"gen-{n}-py3dtiles"
+    shutil.rmtree(peer_out, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    peer = run([sys.executable, "-m", "bench.py3dtiles_peer", str(n), str(peer_out)], env=env)
+    if peer.returncode != 0:
+        raise SystemExit(f"py3dtiles failed:\n{peer.output[-3000:]}")
+    peer_seconds = json.loads(peer.output.strip().splitlines()[-1])["py3dtiles_seconds"]
+    peer_bytes = sum(p.stat().st_size for p in peer_out.rglob("*") if p.is_file())
+    results.append(
+        {
+            "case": f"{n:,} LoD1 buildings: ours vs py3dtiles",
+            "ours_seconds": round(ours.seconds, 2),
+            "ours_valid": valid.returncode == 0,
+            "ours_bytes": report["bytes"],
+            "py3dtiles_seconds": round(peer_seconds, 2),
+            "py3dtiles_process_seconds": round(peer.seconds, 2),
+            "py3dtiles_bytes": peer_bytes,
+            "throughput_ratio": round(peer_seconds / ours.seconds, 1),
+        }
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000", help="generated set sizes, comma-separated")
+    ap.add_argument("--peer", type=int, default=10_000, help="buildings for the py3dtiles comparison (0: skip)")
+    ap.add_argument("--skip-demo", action="store_true")
+    args = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: list[dict] = []
+    if not args.skip_demo:
+        bench_demo(results)
+    if args.peer:
+        bench_py3dtiles(args.peer, results)
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        bench_generated(size, results)
+    meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version()}
+    out = REPO / "bench" / "results" / "build.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    for row in results:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
