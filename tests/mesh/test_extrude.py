@@ -108,13 +108,16 @@ def test_surface_model_keeps_polygons_and_holes() -> None:
     outer = np.array([[0, 0, 0], [10, 0, 0], [10, 0, 10], [0, 0, 10]], float)
     hole = np.array([[4, 0, 4], [4, 0, 6], [6, 0, 6], [6, 0, 4]], float)
     m = mesh_building(Building("b", "t", "EPSG:25832", surfaces=(Surface(outer, (hole,), "wall"),)))
-    area = 0.5 * np.linalg.norm(
-        np.cross(
-            m.positions[m.indices[:, 1]] - m.positions[m.indices[:, 0]],
-            m.positions[m.indices[:, 2]] - m.positions[m.indices[:, 0]],
-        ),
-        axis=1,
-    ).sum()
+    area = (
+        0.5
+        * np.linalg.norm(
+            np.cross(
+                m.positions[m.indices[:, 1]] - m.positions[m.indices[:, 0]],
+                m.positions[m.indices[:, 2]] - m.positions[m.indices[:, 0]],
+            ),
+            axis=1,
+        ).sum()
+    )
     assert area == pytest.approx(100 - 4)
     # Ring wound counter-clockwise seen from -y: the normal points to -y.
     assert np.allclose(m.normals, [0, -1, 0])
