@@ -4,6 +4,7 @@ Layout under ``<data_dir>/scenes/<scene>/``::
 
     builds/<build>/      one complete build folder (tileset.json, variants/, blobs/, scene.json, ...)
     blobs/               one copy of each imported blob, hard-linked into the build folders (saves disk)
+    public-blobs/        hard links to every blob ever published (old tilesets keep loading after a publish)
     published.json       {"build": "<build>", "published": <unix time>}, replaced by an atomic rename
 
 A build folder is never changed once its build succeeded, so every file under it can be cached forever by
@@ -135,9 +136,33 @@ class SceneStore:
         """Make ``build`` the published version of ``scene``: precompress, then swap the pointer."""
         if not self.is_complete(scene, build):
             raise Conflict(f"build {build!r} of scene {scene!r} is not complete and cannot be published")
-        precompress(self.build_dir(scene, build))
+        folder = self.build_dir(scene, build)
+        precompress(folder)
+        self._keep_public_blobs(scene, folder)
         body = json.dumps({"build": build, "published": time.time()}).encode()
         _replace_atomic(self.pointer(scene), body)
+
+    def public_blob_dir(self, scene: str) -> Path:
+        """Every blob that was ever part of a published build of ``scene`` (hard links).
+
+        Content-addressed blobs never change, so a viewer still holding the previous tileset.json keeps
+        loading its tiles after a publish; blobs of drafts never land here, so drafts stay invisible.
+        """
+        return self.scene_dir(scene) / "public-blobs"
+
+    def _keep_public_blobs(self, scene: str, folder: Path) -> None:
+        target = self.public_blob_dir(scene)
+        target.mkdir(parents=True, exist_ok=True)
+        for blob in (folder / "blobs").glob("*.glb"):
+            dst = target / blob.name
+            if dst.exists():
+                continue
+            try:
+                os.link(blob, dst)
+            except FileExistsError:
+                pass
+            except OSError:
+                shutil.copy2(blob, dst)
 
     def unpublish(self, scene: str) -> None:
         """Take ``scene`` off the public API; its builds stay on disk."""

@@ -238,7 +238,13 @@ class TileServer:
         try:
             entry = self._load(file, suffix, immutable=rest[0] == "blobs")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+            if not (path.startswith("/tiles/") and len(rest) == 2 and rest[0] == "blobs"):
+                return None
+            # A blob of an earlier published build (a viewer still holding the old tileset.json).
+            try:
+                entry = self._load(self.store.public_blob_dir(path.split("/")[2]) / rest[1], suffix, immutable=True)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                return None
         if entry.body is not None:
             self._remember(key, entry)
         return entry

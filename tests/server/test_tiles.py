@@ -201,8 +201,11 @@ def test_publish_switch_is_seen_at_once_and_unpublish_hides(env: Env) -> None:
     make_build(env.tmp / "v2", "v2")
     cli.publish_folder(env.settings, "demo", env.tmp / "v2")
     assert env.client.get("/tiles/demo/tileset.json").json()["asset"]["tilesetVersion"] == "v2"
+    # A viewer still holding v1's tileset.json keeps loading v1's (immutable, once public) blobs.
     old_blob = env.client.get(f"/tiles/demo/{env.build['blob']}")
-    assert old_blob.status_code == 404  # v2 has its own blob; the old build is no longer public
+    assert old_blob.status_code == 200 and old_blob.content == env.build["glb"]
+    # ... but nothing else is (drafts' blobs never join the public pool: see test_builds.py).
+    assert env.client.get(f"/tiles/demo/blobs/{'0' * 32}.glb").status_code == 404
     r = env.client.delete("/api/planner/scenes/demo/published", headers=env.planner)
     assert r.status_code == 204
     assert env.client.get("/tiles/demo/tileset.json").status_code == 404
