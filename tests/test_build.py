@@ -207,3 +207,20 @@ def test_demo_manifest_loads() -> None:
     scene = load_scene(Path(__file__).parents[1] / "scenes" / "hamburg-eimsbuettel")
     assert scene.crs == "EPSG:25832" and scene.attribution == ("© OpenStreetMap contributors",)
     assert scene.sources[0].format == "osm-geojson" and scene.sources[0].path.exists()
+
+
+def test_incremental_rebuild_into_a_new_folder_adopts_blobs(tmp_path: Path) -> None:
+    """The server builds every version into its own folder: the previous one's blobs are linked, not rebuilt."""
+    scene = scene_for_file(SOURCES["osm-geojson"])
+    build_scene(scene, tmp_path / "v1", jobs=1)
+    result = build_scene(scene, tmp_path / "v2", jobs=1, previous=tmp_path / "v1")
+    assert result.report.counts["base_reused"] == 1
+    v2 = json.loads((tmp_path / "v2" / "tileset.json").read_text())
+    for uri in tile_uris(v2):
+        assert (tmp_path / "v2" / uri).exists()
+    # Removing the earlier build leaves the new one complete.
+    import shutil
+
+    shutil.rmtree(tmp_path / "v1")
+    for uri in tile_uris(v2):
+        assert (tmp_path / "v2" / uri).read_bytes()

@@ -430,7 +430,7 @@ def build_scene(
     if write_footprints:
         write_footprints_geojson(out / "buildings.geojson", buildings, frame)
     if incremental:
-        save_state(out, state)
+        save_state(out, state, blob_dir)
 
     elapsed = time.perf_counter() - started
     total_bytes = sum(c.size for c in contents.values())

@@ -21,7 +21,7 @@ from .crs import Frame
 from .records import Building
 from .report import Report
 from .scene import Scene
-from .store import write_stream_atomic
+from .store import adopt_blobs, write_stream_atomic
 from .tile import TileNode
 
 CACHE_FILE = Path(".cache") / "state.pickle"
@@ -39,6 +39,7 @@ class State:
     contents: dict[str, Any]
     report: Report
     variants: dict[str, Any] = field(default_factory=dict)
+    blob_dir: str = ""
 
 
 def fingerprint(scene: Scene, compress: bool) -> str:
@@ -62,16 +63,40 @@ def load_state(previous: Path, scene: Scene, blob_dir: Path, compress: bool) -> 
         return None
     if not isinstance(state, State):
         return None
-    if state.fingerprint != fingerprint(scene, compress):
-        # Sources changed: designs may still be reused, tiles may not.
+    # The earlier build's blobs may live elsewhere (the server gives every build its own folder).
+    src = Path(state.blob_dir) if state.blob_dir and Path(state.blob_dir).is_dir() else Path(previous) / "blobs"
+    designs = state.variants.get("designs", {})
+    for key, placed in list(designs.items()):
+        if not adopt_blobs([placed.uri], src, blob_dir):
+            del designs[key]
+    if state.fingerprint != fingerprint(scene, compress) or not adopt_blobs(
+        [c.uri for c in state.contents.values()], src, blob_dir
+    ):
+        # Sources or settings changed (or blobs are gone): placed designs may still be reused, tiles not.
         state.variants.pop("tiles", None)
         state.buildings = []
         return state
-    if not all((blob_dir / c.uri).exists() for c in state.contents.values()):
+    tiles = state.variants.get("tiles", {})
+    for key, content in list(tiles.items()):
+        if content is not None and not adopt_blobs([content.uri], src, blob_dir):
+            del tiles[key]
+    return state
+    # The earlier build's blobs may live elsewhere (the server gives every build its own folder).
+    src = Path(state.blob_dir) if state.blob_dir and Path(state.blob_dir).is_dir() else Path(previous) / "blobs"
+    if not adopt_blobs([c.uri for c in state.contents.values()], src, blob_dir):
         return None
+    designs = state.variants.get("designs", {})
+    for key, placed in list(designs.items()):
+        if not adopt_blobs([placed.uri], src, blob_dir):
+            del designs[key]
+    tiles = state.variants.get("tiles", {})
+    for key, content in list(tiles.items()):
+        if content is not None and not adopt_blobs([content.uri], src, blob_dir):
+            del tiles[key]
     return state
 
 
-def save_state(out: Path, state: State) -> None:
+def save_state(out: Path, state: State, blob_dir: Path) -> None:
     """Write the state next to the build (atomically, like everything else)."""
+    state.blob_dir = str(Path(blob_dir).resolve())
     write_stream_atomic(out / CACHE_FILE, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -61,3 +61,25 @@ def write_blob(blob_dir: Path, data: bytes, suffix: str = ".glb") -> str:
     if not path.exists():
         write_atomic(path, data)
     return name
+
+
+def adopt_blobs(names: Iterable[str], src_dir: Path, dst_dir: Path) -> bool:
+    """Make blobs of an earlier build available in ``dst_dir`` (hard links, copies across file systems).
+
+    Returns False if any blob is missing in both folders (the earlier build cannot be reused then).
+    """
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        dst = dst_dir / name
+        if dst.exists():
+            continue
+        src = src_dir / name
+        if not src.exists():
+            return False
+        try:
+            os.link(src, dst)
+        except FileExistsError:
+            pass
+        except OSError:
+            write_atomic(dst, src.read_bytes())
+    return True
