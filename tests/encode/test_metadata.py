@@ -97,3 +97,30 @@ def test_numpy_columns_are_written_as_given() -> None:
     table = PropertyTable("thing", spec, {"value": np.array([0.5, 1.25, -3.0])})
     ext, views = _encode(table)
     assert decode_property_table(ext, views.__getitem__)["value"] == [0.5, 1.25, -3.0]
+
+
+def test_open_vocabularies_are_per_tile_enums() -> None:
+    from twin.encode.metadata import ENUM_UNKNOWN, building_table, decode_property_table, encode_property_table
+
+    rows = [
+        {"id": "way/1", "source": "osm", "height": 9.0, "roof_shape": "gabled", "usage": "house"},
+        {"id": "way/2", "source": "osm", "height": 12.0, "roof_shape": "double_saltbox"},
+        {"id": "way/3", "source": "lod2", "height": 3.0, "roof_shape": "flat", "usage": "garage"},
+    ]
+    views: list[bytes] = []
+
+    def add_view(data: bytes, _size: int) -> int:
+        views.append(data)
+        return len(views) - 1
+
+    ext = encode_property_table(building_table(rows), add_view)
+    enums = ext["schema"]["enums"]
+    assert [v["name"] for v in enums["roof_shape"]["values"]] == ["double_saltbox", "flat", "gabled"]
+    assert enums["usage"]["valueType"] == "UINT8"
+    prop = ext["schema"]["classes"]["building"]["properties"]["usage"]
+    assert prop == {"type": "ENUM", "enumType": "usage", "description": prop["description"]}
+    # One byte per row for an enum column.
+    assert len(views[ext["propertyTables"][0]["properties"]["source"]["values"]]) == 3
+    columns = decode_property_table(ext, views.__getitem__)
+    assert columns["usage"] == ["house", ENUM_UNKNOWN, "garage"]
+    assert columns["source"] == ["osm", "osm", "lod2"]

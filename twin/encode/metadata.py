@@ -47,7 +47,7 @@ class PropertySpec:
     description : free text copied into the schema
     """
 
-    type: Literal["STRING", "SCALAR"]
+    type: Literal["STRING", "SCALAR", "ENUM"]
     component_type: str | None = None
     required: bool = False
     no_data: str | int | float | None = None
@@ -58,15 +58,19 @@ class PropertySpec:
             raise BuildError(f"SCALAR property needs a component type, got {self.component_type!r}")
         if self.type == "STRING" and self.component_type is not None:
             raise BuildError("STRING property takes no component type")
-        if self.type not in ("STRING", "SCALAR"):
+        if self.type == "ENUM" and (self.component_type is not None or self.no_data is not None):
+            raise BuildError("ENUM property takes no component type and no noData (its values are per tile)")
+        if self.type not in ("STRING", "SCALAR", "ENUM"):
             raise BuildError(f"unsupported property type {self.type!r}")
         if self.required and self.no_data is not None:
             # The spec forbids noData on required properties.
             raise BuildError("a required property cannot have a noData value")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The class property JSON (EXT_structural_metadata ``class.property``)."""
+    def to_dict(self, name: str = "") -> dict[str, Any]:
+        """The class property JSON (EXT_structural_metadata ``class.property``); ``name`` names its enum."""
         out: dict[str, Any] = {"type": self.type}
+        if self.type == "ENUM":
+            out["enumType"] = name
         if self.component_type is not None:
             out["componentType"] = self.component_type
         if self.description:
@@ -114,13 +118,13 @@ class PropertyTable:
 BUILDING_CLASS = "building"
 BUILDING_PROPERTIES: dict[str, PropertySpec] = {
     "id": PropertySpec("STRING", required=True, description="Stable source id, e.g. way/123"),
-    "source": PropertySpec("STRING", required=True, description="Name of the source it came from"),
+    "source": PropertySpec("ENUM", required=True, description="Name of the source it came from"),
     "height": PropertySpec("SCALAR", "FLOAT32", required=True, description="Metres above ground, roof included"),
     "levels": PropertySpec("SCALAR", "INT16", no_data=-1, description="Storeys above ground"),
-    "roof_shape": PropertySpec("STRING", no_data="", description="flat, gabled, hipped, pyramidal, skillion"),
+    "roof_shape": PropertySpec("ENUM", description="Roof shape (OSM roof:shape; unknown when not given)"),
     "address": PropertySpec("STRING", no_data="", description="Street and house number"),
     "name": PropertySpec("STRING", no_data=""),
-    "usage": PropertySpec("STRING", no_data="", description="Building use, e.g. OSM building=*"),
+    "usage": PropertySpec("ENUM", description="Building use, e.g. OSM building=*; unknown when not given"),
     "year": PropertySpec("STRING", no_data="", description="Year of construction as given by the source"),
 }
 
@@ -174,6 +178,24 @@ def _all_missing(spec: PropertySpec, values: Sequence[Any] | np.ndarray) -> bool
     return all(v is None or v == spec.no_data or (spec.type == "STRING" and v == "") for v in values)
 
 
+#: Name of the enum value that stands for a missing value (enum values need a name).
+ENUM_UNKNOWN = "unknown"
+
+
+def _enum_column(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Codes (UINT8, or UINT16 past 255 names) and the enum definition for a column of names.
+
+    The enum is made per tile from the names that occur in it, so open vocabularies (sources, OSM roof
+    shapes) cost one byte per row instead of a string and its 4-byte offset.
+    """
+    names = [ENUM_UNKNOWN if v is None or v == "" else str(v) for v in values]
+    vocabulary = sorted(set(names))
+    code = {n: i for i, n in enumerate(vocabulary)}
+    value_type = "UINT8" if len(vocabulary) <= 256 else "UINT16"
+    codes = np.array([code[n] for n in names], dtype=COMPONENT_DTYPES[value_type])
+    return codes, {"valueType": value_type, "values": [{"name": n, "value": i} for n, i in code.items()]}
+
+
 #: ``add_view(data, component_size) -> bufferView index``: the glb encoder's hook that stores one array.
 AddView = Callable[[bytes, int], int]
 
@@ -187,11 +209,16 @@ def encode_property_table(table: PropertyTable, add_view: AddView) -> dict[str, 
     if table.count == 0:
         raise BuildError(f"property table {table.class_name!r} has no rows")
     properties: dict[str, Any] = {}
+    # Every ENUM property needs its enum in the schema, even when this tile leaves the column out.
+    enums: dict[str, Any] = {name: _enum_column([None])[1] for name, s in table.properties.items() if s.type == "ENUM"}
     for name, spec in table.properties.items():
         values = table.columns.get(name)
         if values is None or _all_missing(spec, values):
             continue
-        if spec.type == "STRING":
+        if spec.type == "ENUM":
+            codes, enums[name] = _enum_column(values)
+            properties[name] = {"values": add_view(codes.tobytes(), codes.dtype.itemsize)}
+        elif spec.type == "STRING":
             text, offsets = _string_column(name, spec, values)
             properties[name] = {
                 # An empty column still needs a bufferView; give it one zero byte.
@@ -202,10 +229,12 @@ def encode_property_table(table: PropertyTable, add_view: AddView) -> dict[str, 
         else:
             column = _scalar_column(name, spec, values)
             properties[name] = {"values": add_view(column.tobytes(), column.dtype.itemsize)}
-    schema = {
+    schema: dict[str, Any] = {
         "id": "urban_twin",
-        "classes": {table.class_name: {"properties": {k: v.to_dict() for k, v in table.properties.items()}}},
+        "classes": {table.class_name: {"properties": {k: v.to_dict(k) for k, v in table.properties.items()}}},
     }
+    if enums:
+        schema["enums"] = enums
     return {
         "schema": schema,
         "propertyTables": [{"class": table.class_name, "count": table.count, "properties": properties}],
@@ -228,6 +257,11 @@ def decode_property_table(
         stored = table["properties"].get(name)
         if stored is None:
             out[name] = [prop.get("noData")] * count
+        elif prop["type"] == "ENUM":
+            enum = extension["schema"]["enums"][prop["enumType"]]
+            names = {v["value"]: v["name"] for v in enum["values"]}
+            codes = np.frombuffer(view_bytes(stored["values"]), dtype=COMPONENT_DTYPES[enum.get("valueType", "UINT16")])
+            out[name] = [names[int(c)] for c in codes[:count]]
         elif prop["type"] == "STRING":
             offset_dtype = COMPONENT_DTYPES[stored.get("stringOffsetType", "UINT32")]
             offsets = np.frombuffer(view_bytes(stored["stringOffsets"]), dtype=offset_dtype)[: count + 1]
