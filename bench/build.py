@@ -49,6 +49,7 @@ def _row(name: str, m: Measured, report: dict) -> dict:
         "case": name,
         "buildings": n,
         "seconds": round(m.seconds, 2),
+        "build_seconds": report["seconds"],
         "buildings_per_second": round(n / m.seconds, 1),
         "peak_mib": round(m.peak_mib, 1),
         "tiles": report["tiles"],
@@ -72,7 +73,9 @@ def bench_demo(results: list[dict]) -> None:
     (scene / "scene.toml").write_text(toml)
     inc, report2 = _build(scene, out, "--previous", str(out))
     row = _row("demo scene, incremental rebuild after moving one design", inc, report2)
-    row["ratio_to_full"] = round(inc.seconds / full.seconds, 3)
+    # The ratio compares the builder's own time (report["seconds"]): both runs pay the same interpreter start.
+    row["ratio_to_full"] = round(report2["seconds"] / report["seconds"], 3)
+    row["process_ratio_to_full"] = round(inc.seconds / full.seconds, 3)
     row["tiles_reencoded"] = report2["counts"].get("variant_tiles_encoded", 0)
     results.append(row)
 
@@ -110,13 +113,16 @@ def bench_py3dtiles(n: int, results: list[dict]) -> None:
     results.append(
         {
             "case": f"{n:,} LoD1 buildings: ours vs py3dtiles",
-            "ours_seconds": round(ours.seconds, 2),
+            "ours_seconds": report["seconds"],
+            "ours_process_seconds": round(ours.seconds, 2),
             "ours_valid": valid.returncode == 0,
             "ours_bytes": report["bytes"],
             "py3dtiles_seconds": round(peer_seconds, 2),
             "py3dtiles_process_seconds": round(peer.seconds, 2),
             "py3dtiles_bytes": peer_bytes,
-            "throughput_ratio": round(peer_seconds / ours.seconds, 1),
+            # Both in-process times (the library call); with interpreter start-ups for both, see process_ratio.
+            "throughput_ratio": round(peer_seconds / report["seconds"], 1),
+            "process_ratio": round(peer.seconds / ours.seconds, 1),
         }
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
-from .crs import Frame, transform_points
+from .crs import Frame
 from .encode.tileset import Box, Tile
 from .errors import BuildError, TwinError
 from .records import Building
@@ -53,21 +53,37 @@ def design_key(spec: Any, frame: Frame) -> str:
     return h.hexdigest()
 
 
-def place_design(spec: Any, frame: Frame, blob_dir: Path, geoid_undulation: float) -> PlacedDesign:
-    """Import, place and encode one design (raises :class:`BuildError` naming the design on failure)."""
+def import_key(spec: Any) -> str:
+    """A fingerprint of what decides an imported design (not its placement): file bytes, units, up axis."""
+    h = hashlib.sha256(Path(spec.file).read_bytes())
+    h.update(repr((spec.units, spec.up_axis, spec.title)).encode())
+    return h.hexdigest()
+
+
+def place_design(
+    spec: Any, frame: Frame, blob_dir: Path, geoid_undulation: float, imported: dict[str, Any] | None = None
+) -> PlacedDesign:
+    """Import, place and encode one design (raises :class:`BuildError` naming the design on failure).
+
+    imported : cache of imported designs by :func:`import_key`, so moving a design does not import it again
+        (tessellating an IFC model takes seconds; placing it, a fraction of one)
+    """
     from .designs.content import design_glb, placed_bounds
-    from .designs.cutout import site_polygon
+    from .designs.cutout import given_site, site_polygon
     from .designs.georef import place
     from .designs.load import load_design
     from .designs.metrics import metrics
 
+    imported = imported if imported is not None else {}
     try:
-        design = load_design(spec.file, units=spec.units, up_axis=spec.up_axis, name=spec.title)
+        key = import_key(spec)
+        design = imported.get(key)
+        if design is None:
+            design = load_design(spec.file, units=spec.units, up_axis=spec.up_axis, name=spec.title)
+            imported[key] = design
         placement = place(design, frame.crs, spec.anchor, ground_height=frame.height, geoid_undulation=geoid_undulation)
         if spec.site is not None:
-            ring = np.asarray(spec.site, dtype=np.float64)
-            site_crs = spec.site_crs or ("EPSG:4326" if np.all(np.abs(ring) <= 180) else frame.crs)
-            site = Polygon(transform_points(ring, site_crs, frame.crs))
+            site = given_site(spec.site, frame.crs, spec.site_crs)
         else:
             site = site_polygon(design, placement, spec.site_buffer)
         centre = placement.matrix[:3, 3]
@@ -118,6 +134,7 @@ def build_variants(
         return []
     cache = cache if cache is not None else {}
     designs_cache: dict[str, PlacedDesign] = cache.setdefault("designs", {})
+    imported: dict[str, Any] = cache.setdefault("imported", {})
     tiles_cache: dict[str, Any] = cache.setdefault("tiles", {})
     footprints = [b.footprint for b in buildings]
     with_fp = [i for i, f in enumerate(footprints) if f is not None]
@@ -127,7 +144,7 @@ def build_variants(
     prefix = "../../" + blob_prefix(out, blob_dir)
     infos = []
     for vi, variant in enumerate(scene.variants):
-        placed, removed, partial = _place_all(variant, frame, blob_dir, scene, designs_cache, report)
+        placed, removed, partial = _place_all(variant, frame, blob_dir, scene, designs_cache, imported, report)
         for p in placed:
             hits = [with_fp[j] for j in strtree.query(p.site)]
             cut = cut_out([buildings[i] for i in hits], p.site, _threshold(variant, p.id))
@@ -194,6 +211,7 @@ def _place_all(
     blob_dir: Path,
     scene: Scene,
     designs_cache: dict[str, PlacedDesign],
+    imported: dict[str, Any],
     report: Report,
 ) -> tuple[list[PlacedDesign], set[str], list[dict[str, Any]]]:
     placed = []
@@ -201,7 +219,7 @@ def _place_all(
         key = design_key(spec, frame)
         hit = designs_cache.get(key)
         if hit is None or not (blob_dir / hit.uri).exists():
-            hit = place_design(spec, frame, blob_dir, scene.geoid_undulation)
+            hit = place_design(spec, frame, blob_dir, scene.geoid_undulation, imported)
             designs_cache[key] = hit
             report.count("designs_placed")
         else:

@@ -26,7 +26,18 @@ def footprint(design: Design) -> Polygon | MultiPolygon:
     """The union of the design's triangles seen from above, in local metres (Z-up frame).
 
     Vertical faces are left out (they cover no area); tiny gaps between parts are closed with a 1 cm buffer.
+    The union of thousands of triangles takes a while (0.4 s for the FZK-Haus) and does not depend on the
+    placement, so it is kept on the design (and travels with it into the incremental-build cache).
     """
+    cached = design.__dict__.get("_footprint")
+    if cached is not None:
+        return cached
+    result = _footprint(design)
+    design.__dict__["_footprint"] = result  # frozen dataclass: memoise beside the fields, like cached_property
+    return result
+
+
+def _footprint(design: Design) -> Polygon | MultiPolygon:
     tris = []
     for mesh in design.meshes().values():
         v = mesh.vertices[mesh.faces][:, :, :2]
