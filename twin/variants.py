@@ -40,6 +40,7 @@ class PlacedDesign:
     site: Polygon
     metrics: dict[str, Any]
     placement: dict[str, Any]
+    preview: str | None = None
 
 
 def design_key(spec: Any, frame: Frame) -> str:
@@ -97,7 +98,26 @@ def place_design(
         raise BuildError(f"design {spec.id!r} ({Path(spec.file).name}): {exc}") from exc
     uri = write_blob(blob_dir, glb)
     info = placement.report() if hasattr(placement, "report") else {}
-    return PlacedDesign(spec.id, spec.title, uri, lo, hi, site, metrics(design, placement), info)
+    preview = _preview(design, key, blob_dir, imported)
+    return PlacedDesign(spec.id, spec.title, uri, lo, hi, site, metrics(design, placement), info, preview)
+
+
+def _preview(design: Any, key: str, blob_dir: Path, imported: dict[str, Any]) -> str | None:
+    """The design's preview PNG as a blob (rendered once per imported design); None if it cannot render.
+
+    A preview is a convenience: a machine without OpenGL still builds, the variant just has no picture.
+    """
+    from .designs.preview import preview_png
+
+    cache_key = f"preview:{key}"
+    png = imported.get(cache_key)
+    if png is None:
+        try:
+            png = preview_png(design)
+        except Exception:  # VTK raises plain RuntimeErrors without a display or GL
+            return None
+        imported[cache_key] = png
+    return write_blob(blob_dir, png, ".png")
 
 
 def _owners(tree: TileNode) -> dict[int, str]:
@@ -192,7 +212,14 @@ def build_variants(
                 "title": variant.title,
                 "tileset": f"variants/{variant.id}/tileset.json",
                 "designs": [
-                    {"id": p.id, "title": p.title, "metrics": p.metrics, "placement": p.placement} for p in placed
+                    {
+                        "id": p.id,
+                        "title": p.title,
+                        "metrics": p.metrics,
+                        "placement": p.placement,
+                        "preview": None if p.preview is None else blob_prefix(out, blob_dir) + p.preview,
+                    }
+                    for p in placed
                 ],
                 "removed": sorted(removed),
                 "partial": partial,
