@@ -105,3 +105,28 @@ def test_absurd_height_skipped() -> None:
     report = Report()
     assert repair_building(_building(height=5000.0), ReaderOptions(), report) is None
     assert report.skipped["absurd height"] == 1
+
+
+def test_batch_repair_matches_one_by_one() -> None:
+    from twin.repair import repair_buildings
+
+    zoo = [
+        box(0, 0, 10, 10),
+        Polygon([(0, 0), (0, 10), (10, 10), (10, 0)]),  # clockwise
+        Polygon([(0, 0), (10, 10), (10, 0), (0, 10)]),  # bow-tie
+        Polygon([(0, 0), (10, 0), (10, 0), (10, 10), (0, 10)]),  # repeated point
+        Polygon([(0, 0), (0.05, 0), (0.05, 0.05), (0, 0.05)]),  # too small
+        Polygon([(0, 0), (1, 0), (1, math.nan)]),
+    ]
+    heights = [9.0, 12.0, None, 5000.0, 3.0, 3.0]
+    buildings = [
+        _building(id=f"b{i}", footprint=fp, height=h) for i, (fp, h) in enumerate(zip(zoo, heights, strict=True))
+    ]
+    one, many = Report(), Report()
+    expected = [r for b in buildings if (r := repair_building(b, ReaderOptions(), one)) is not None]
+    got = repair_buildings(buildings, ReaderOptions(), many)
+    assert [b.id for b in got] == [b.id for b in expected]
+    for a, b in zip(got, expected, strict=True):
+        assert a.footprint.equals_exact(b.footprint, 0.0) and a.height == b.height and a.roof == b.roof
+    assert many.skipped == one.skipped and many.repaired == one.repaired
+    assert many.counts == one.counts

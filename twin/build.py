@@ -35,13 +35,15 @@ from .incremental import State, fingerprint, load_state, save_state
 from .mesh import concatenate, mesh_building
 from .mesh.batch import extrude_flat_batch
 from .records import Building
-from .repair import repair_building
+from .repair import repair_buildings
 from .report import Report
 from .scene import Scene, read_source
 from .store import write_blob, write_json_atomic, write_stream_atomic
 from .tile import TileNode, build_quadtree
 
 Progress = Callable[[str, float], None]
+#: Buildings repaired together (vectorised checks) while reading.
+REPAIR_CHUNK = 4096
 #: One tile to encode: its key, the indices of its buildings, and building ids to leave out.
 TileTask = tuple[str, np.ndarray, tuple[str, ...]]
 Cancel = Callable[[], bool]
@@ -95,6 +97,7 @@ def collect_buildings(scene: Scene, report: Report, cancel: Cancel | None = None
     seen: set[str] = set()
     for source in scene.sources:
         options = source.options
+        chunk: list[Building] = []
         for i, raw in enumerate(read_source(source, report)):
             report.count("read")
             if cancel is not None and i % 2000 == 0 and cancel():
@@ -106,13 +109,14 @@ def collect_buildings(scene: Scene, report: Report, cancel: Cancel | None = None
             try:
                 if crs is None:
                     crs = _crs_from(raw)
-                building = project_building(raw, crs)
+                chunk.append(project_building(raw, crs))
             except (TwinError, ValueError) as exc:
                 report.skip(raw.id, f"cannot project: {type(exc).__name__}")
                 continue
-            repaired = repair_building(building, options, report)
-            if repaired is not None:
-                out.append(repaired)
+            if len(chunk) >= REPAIR_CHUNK:
+                out.extend(repair_buildings(chunk, options, report))
+                chunk = []
+        out.extend(repair_buildings(chunk, options, report))
     if not out or crs is None:
         raise BuildError(f"scene {scene.id!r}: no usable buildings in {', '.join(str(s.path) for s in scene.sources)}")
     return out, crs
