@@ -92,37 +92,44 @@ def bench_generated(n: int, results: list[dict]) -> None:
     shutil.rmtree(out, ignore_errors=True)
 
 
-def bench_py3dtiles(n: int, results: list[dict]) -> None:
-    """Ours and py3dtiles on the same n buildings, one after the other in this run."""
+def bench_py3dtiles(n: int, results: list[dict], repeats: int = 3) -> None:
+    """Ours and py3dtiles on the same n buildings, alternating ``repeats`` times; the best run of each counts.
+
+    Alternating in one run, and taking each side's best, keeps a noisy shared machine from favouring either.
+    """
     gpkg = WORK / f"gen-{n}.gpkg"
     if not gpkg.exists():
         write_gpkg(gpkg, n)
     scene = _manifest(WORK / f"gen-{n}-scene", f"gen-{n}", gpkg)
     out = WORK / f"gen-{n}-ours"
-    shutil.rmtree(out, ignore_errors=True)
-    ours, report = _build(scene, out)
-    valid = run([*TWIN, "validate", str(out)])
     peer_out = WORK / f"gen-{n}-py3dtiles"
-    shutil.rmtree(peer_out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    peer = run([sys.executable, "-m", "bench.py3dtiles_peer", str(n), str(peer_out)], env=env)
-    if peer.returncode != 0:
-        raise SystemExit(f"py3dtiles failed:\n{peer.output[-3000:]}")
-    peer_seconds = json.loads(peer.output.strip().splitlines()[-1])["py3dtiles_seconds"]
+    ours_runs, peer_runs = [], []
+    for _ in range(repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        ours, report = _build(scene, out, "--no-cache")
+        ours_runs.append((report["seconds"], ours.seconds))
+        shutil.rmtree(peer_out, ignore_errors=True)
+        peer = run([sys.executable, "-m", "bench.py3dtiles_peer", str(n), str(peer_out)], env=env)
+        if peer.returncode != 0:
+            raise SystemExit(f"py3dtiles failed:\n{peer.output[-3000:]}")
+        peer_runs.append((json.loads(peer.output.strip().splitlines()[-1])["py3dtiles_seconds"], peer.seconds))
+    valid = run([*TWIN, "validate", str(out)])
     peer_bytes = sum(p.stat().st_size for p in peer_out.rglob("*") if p.is_file())
+    ours_best, peer_best = min(ours_runs), min(peer_runs)
     results.append(
         {
-            "case": f"{n:,} LoD1 buildings: ours vs py3dtiles",
-            "ours_seconds": report["seconds"],
-            "ours_process_seconds": round(ours.seconds, 2),
+            "case": f"{n:,} LoD1 buildings: ours vs py3dtiles (best of {repeats}, alternating)",
+            "ours_seconds": ours_best[0],
+            "ours_process_seconds": round(min(r[1] for r in ours_runs), 2),
             "ours_valid": valid.returncode == 0,
             "ours_bytes": report["bytes"],
-            "py3dtiles_seconds": round(peer_seconds, 2),
-            "py3dtiles_process_seconds": round(peer.seconds, 2),
+            "py3dtiles_seconds": round(peer_best[0], 2),
+            "py3dtiles_process_seconds": round(min(r[1] for r in peer_runs), 2),
             "py3dtiles_bytes": peer_bytes,
-            # Both in-process times (the library call); with interpreter start-ups for both, see process_ratio.
-            "throughput_ratio": round(peer_seconds / report["seconds"], 1),
-            "process_ratio": round(peer.seconds / ours.seconds, 1),
+            # Library time against library time; process_ratio includes both interpreters' start-up.
+            "throughput_ratio": round(peer_best[0] / ours_best[0], 1),
+            "process_ratio": round(min(r[1] for r in peer_runs) / min(r[1] for r in ours_runs), 1),
         }
     )
 

@@ -39,6 +39,9 @@ def build(
     crs: Annotated[str | None, typer.Option(help="Working CRS for a data file (default: its UTM zone)")] = None,
     default_height: Annotated[float | None, typer.Option(help="Height where the data has none (m)")] = None,
     report_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Keep no .cache/ for incremental rebuilds (saves disk on huge scenes)")
+    ] = False,
 ) -> None:
     """Build a scene into a 3D Tiles 1.1 folder (tileset.json, blobs/, variants/, scene.json, report.json)."""
     from dataclasses import replace
@@ -72,7 +75,7 @@ def build(
             def progress(stage: str, fraction: float) -> None:
                 bar.update(task, description=stage, completed=fraction)
 
-            result = build_scene(scene, target, jobs=jobs, progress=progress, previous=prev)
+            result = build_scene(scene, target, jobs=jobs, progress=progress, previous=prev, incremental=not no_cache)
     except TwinError as exc:
         _fail(exc)
         return
