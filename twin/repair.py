@@ -158,7 +158,8 @@ def repair_buildings(buildings: list[Building], options: ReaderOptions, report: 
         same = shapely.get_num_coordinates(cleaned) == shapely.get_num_coordinates(geoms)
         area = shapely.area(geoms)
         ok = ~bad & same & shapely.is_valid(geoms) & (area >= MIN_AREA) & (area <= MAX_AREA)
-        oriented = shapely.orient_polygons(geoms, exterior_cw=False)
+        oriented = geoms.copy()
+        oriented[ok] = shapely.orient_polygons(geoms[ok], exterior_cw=False)
         flipped = ~shapely.equals_exact(oriented, geoms, 0.0)
         for j in np.flatnonzero(ok):
             b = buildings[simple[j]]
