@@ -4,6 +4,9 @@ Everything is served from one origin by a tiny threaded ``http.server``:
 ``/`` is viewer/dist, ``/fixtures/`` is tests/fixtures/tilesets, ``/demo/`` is a twin-style scene
 written by ``twin_tileset.write_scene`` into a temporary folder. The viewer is built with
 ``npm run build`` when viewer/dist is missing or older than viewer/src.
+
+``real_scene`` is the builder's real output (quantized, meshopt-compressed, with a design variant)
+published into the scene server and served by it (``real_scene.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from real_scene import RealScene, build_and_serve
 from twin_tileset import write_scene
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +98,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def real_scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealScene]:
+    """A small real scene built by twin, published and served by the scene server (viewer at ``/``)."""
+    _build_viewer()
+    with build_and_serve(tmp_path_factory.mktemp("real")) as scene:
+        yield scene
 
 
 @pytest.fixture(scope="session")

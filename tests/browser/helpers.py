@@ -26,6 +26,22 @@ PROJECT_JS = """([x, y, z]) => {
 }"""
 
 
+#: Orbit the desktop camera around a world-local point from an offset (metres, world axes).
+LOOK_JS = """([at, offset]) => {
+  const t = window.__twin;
+  const target = t.world.localToWorld(t.camera.position.clone().set(...at));
+  t.nav.map.target.copy(target);
+  t.camera.position.copy(target).add(t.camera.position.clone().set(...offset));
+  t.nav.map.update();
+}"""
+
+
+def look_at(page: Any, at: list[float], offset: tuple[float, float, float], min_models: int = 1) -> None:
+    """Point the desktop camera at ``at`` (world-local) from ``offset`` and wait for the tiles it needs."""
+    page.evaluate(LOOK_JS, [at, list(offset)])
+    wait_ready(page, min_models=min_models)
+
+
 def wait_ready(page: Any, min_models: int = 1, timeout: float = 60_000) -> None:
     """Wait until the viewer drew the loaded tiles, then two more frames for the screenshot."""
     page.wait_for_function(READY_JS, arg=min_models, timeout=timeout)

@@ -12,7 +12,11 @@
  * @returns {object} a copy with absolute `tileset` URLs and defaults for missing fields
  */
 export function normaliseScene(scene, baseUrl) {
+  // The twin server answers with absolute `tileset_url`s next to the build folder's relative
+  // `tileset`s (which are relative to the scene's folder, not to /api/scenes): prefer those.
   const abs = (u) => new URL(u, baseUrl).href;
+  const sceneUrl = scene.tileset_url ?? abs(scene.tileset ?? 'tileset.json');
+  const fromScene = (u) => new URL(u, sceneUrl).href;
   return {
     id: scene.id ?? 'scene',
     title: scene.title ?? scene.id ?? 'Scene',
@@ -22,14 +26,14 @@ export function normaliseScene(scene, baseUrl) {
     licenses: scene.licenses ?? [],
     metrics: scene.metrics ?? null,
     ...scene,
-    tileset: abs(scene.tileset ?? 'tileset.json'),
+    tileset: sceneUrl,
     variants: (scene.variants ?? []).map((v) => ({
       title: v.id,
       designs: [],
       removed: [],
       metrics_delta: {},
       ...v,
-      tileset: abs(v.tileset),
+      tileset: v.tileset_url ?? fromScene(v.tileset ?? `variants/${v.id}/tileset.json`),
     })),
   };
 }

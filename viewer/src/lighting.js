@@ -25,6 +25,10 @@ export class Lighting {
     this.radius = 100;
     this.groundY = 0;
     this.position = { azimuth: 180, elevation: 45 };
+    /** unit vector towards the sun, world-local */
+    this.direction = new Vector3(0, 1, 0);
+    this.focusCenter = new Vector3();
+    this.focusRadius = 100;
   }
 
   /**
@@ -38,12 +42,36 @@ export class Lighting {
     this.groundY = groundY;
     this.ground.position.set(sphere.center.x, groundY - 0.05, sphere.center.z);
     this.setGroundExtent(8);
+    this.focus(this.center, this.radius, true);
+  }
+
+  /**
+   * Spend the shadow map on what the viewer looks at: a square of `radius` around `center`
+   * (world-local). One 2048² map over a whole district is a metre per texel, which draws blocky
+   * shadows up close; around the orbit target or the visitor it is a few centimetres.
+   * @param {Vector3} center
+   * @param {number} radius metres, clamped to [20 m, scene radius]
+   * @param {boolean} [force] update even if the change is small
+   */
+  focus(center, radius, force = false) {
+    const r = Math.min(Math.max(radius, 20), this.radius);
+    // Re-fit only on real moves: every re-fit shifts the texel grid and makes shadow edges crawl.
+    if (!force && Math.abs(r - this.focusRadius) < 0.1 * r && this.focusCenter.distanceTo(center) < 0.1 * r) return;
+    this.focusCenter.copy(center);
+    this.focusRadius = r;
     const cam = this.sun.shadow.camera;
-    cam.left = cam.bottom = -this.radius;
-    cam.right = cam.top = this.radius;
+    cam.left = cam.bottom = -r;
+    cam.right = cam.top = r;
+    // The sun stands a scene diameter away so that every building between it and the focus casts.
     cam.near = 0.5;
     cam.far = this.radius * 4;
     cam.updateProjectionMatrix();
+    this._placeSun();
+  }
+
+  _placeSun() {
+    this.sun.target.position.copy(this.focusCenter);
+    this.sun.position.copy(this.focusCenter).addScaledVector(this.direction, this.radius * 2);
   }
 
   /**
@@ -64,9 +92,8 @@ export class Lighting {
    */
   setSun(date, lat, lon) {
     const pos = sunPosition(date, lat, lon);
-    const dir = new Vector3(...sunDirectionWorld(date, lat, lon));
-    this.sun.target.position.copy(this.center);
-    this.sun.position.copy(this.center).addScaledVector(dir, this.radius * 2);
+    this.direction.set(...sunDirectionWorld(date, lat, lon));
+    this._placeSun();
     // Fade the sun out through twilight; the sky light keeps the scene readable at night.
     const day = Math.max(0, Math.min(1, (pos.elevation + 2) / 8));
     this.sun.intensity = 2.2 * day;

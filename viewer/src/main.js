@@ -4,7 +4,7 @@
  * (`?id=<scene>` picks one); `?lang=de|en`; `?test=1` exposes `window.__twin` for browser tests;
  * `?date=<ISO date-time>` sets the sun's date and time; `?xr=emulate` installs IWER's emulated Quest 3 (and implies test mode).
  */
-import { ACESFilmicToneMapping, Color, Group, PCFSoftShadowMap, PerspectiveCamera, Scene, Sphere, SRGBColorSpace, Vector2, WebGLRenderer } from 'three';
+import { ACESFilmicToneMapping, Color, Group, PCFShadowMap, PerspectiveCamera, Scene, Sphere, SRGBColorSpace, Vector2, Vector3, WebGLRenderer } from 'three';
 import { resolveScenes } from './api.js';
 import { Navigation } from './controls.js';
 import { boundsCenter } from './geo.js';
@@ -48,7 +48,7 @@ renderer.setSize(window.innerWidth, window.innerHeight);
 renderer.outputColorSpace = SRGBColorSpace;
 renderer.toneMapping = ACESFilmicToneMapping;
 renderer.shadowMap.enabled = true;
-renderer.shadowMap.type = PCFSoftShadowMap;
+renderer.shadowMap.type = PCFShadowMap;
 renderer.xr.enabled = true;
 // Swipe view renders twice per frame: counters are reset once per frame, not per render call.
 renderer.info.autoReset = false;
@@ -231,6 +231,30 @@ window.addEventListener('resize', () => {
   renderer.setSize(window.innerWidth, window.innerHeight);
 });
 
+// Count the shadow pass apart: it runs once per frame, the scene pass once per view (two in VR),
+// and the budgets are per eye.
+const shadowInfo = { calls: 0, triangles: 0 };
+{
+  const shadowRender = renderer.shadowMap.render.bind(renderer.shadowMap);
+  renderer.shadowMap.render = (...args) => {
+    const { calls, triangles } = renderer.info.render;
+    shadowRender(...args);
+    shadowInfo.calls += renderer.info.render.calls - calls;
+    shadowInfo.triangles += renderer.info.render.triangles - triangles;
+  };
+}
+
+const _focus = new Vector3();
+/** Centre the sun's shadow map on what is looked at (orbit target, walker, VR visitor). */
+function focusShadows() {
+  if (!state.bounds) return;
+  if (renderer.xr.isPresenting) {
+    if (xr.mode === 'street') lighting.focus(xr.viewerScenePosition(), 150);
+    else lighting.focus(state.bounds.sphere.center, Infinity);
+  } else if (nav.mode === 'walk') lighting.focus(world.worldToLocal(_focus.copy(camera.position)), 120);
+  else lighting.focus(world.worldToLocal(_focus.copy(nav.map.target)), camera.position.distanceTo(nav.map.target) * 0.9);
+}
+
 let lastTime = performance.now();
 renderer.setAnimationLoop((time, frame) => {
   const dt = Math.min(0.1, (time - lastTime) / 1000);
@@ -241,13 +265,24 @@ renderer.setAnimationLoop((time, frame) => {
     nav.update(dt);
     for (const tiles of state.variants?.visible() ?? []) tiles.setResolutionFromRenderer(camera, renderer);
   }
+  focusShadows();
   camera.updateMatrixWorld();
   renderer.info.reset();
+  shadowInfo.calls = shadowInfo.triangles = 0;
   state.variants?.update();
   if (state.variants) state.variants.render(renderer, scene, camera);
   else renderer.render(scene, camera);
   state.frames++;
-  state.lastFrame = { calls: renderer.info.render.calls, triangles: renderer.info.render.triangles, presenting };
+  const { calls, triangles } = renderer.info.render;
+  state.lastFrame = {
+    calls,
+    triangles,
+    presenting,
+    shadowCalls: shadowInfo.calls,
+    shadowTriangles: shadowInfo.triangles,
+    // Scene passes: one per eye in VR (three.js draws each object per view of its ArrayCamera).
+    views: presenting ? Math.max(1, renderer.xr.getCamera().cameras.length) : 1,
+  };
 });
 
 // Start: UI text, date, XR buttons, then the scene(s).
@@ -299,6 +334,9 @@ if (testMode) {
         rootLoaded: tiles.stats.rootLoaded,
         loadProgress: tiles.loadProgress,
         meshes: countMeshes(tiles.group),
+        // glTF primitives loaded and meshes left after merging (merge.js), over all tiles loaded so far
+        primitivesLoaded: tiles.stats.meshes.loaded,
+        meshesAfterMerge: tiles.stats.meshes.drawn,
       })),
   };
 }

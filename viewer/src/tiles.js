@@ -1,12 +1,13 @@
 /**
  * TilesRenderer set-up: one function builds a renderer for a tileset URL with the plugins every
- * twin tileset needs, keeps load statistics for the UI and tests, and prepares tile meshes for
- * shadows and per-feature highlighting (see `picking.js`).
+ * twin tileset needs, keeps load statistics for the UI and tests, and prepares tile meshes (merged
+ * to few draw calls, see `merge.js`) for shadows and per-feature highlighting (see `picking.js`).
  */
 import { Box3, Matrix4, Sphere } from 'three';
 import { TilesRenderer } from '3d-tiles-renderer';
 import { GLTFExtensionsPlugin, ImplicitTilingPlugin, ReorientationPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
+import { mergeTileMeshes } from './merge.js';
 
 const DEG = Math.PI / 180;
 
@@ -43,6 +44,27 @@ export function highlightableMaterial(material, uniform, hasFeatureIds) {
 }
 
 /**
+ * TilesRenderer plugin that prepares every tile model before the renderer records its geometries
+ * and materials (so the renderer disposes what we made when the tile unloads): merge meshes that
+ * draw alike, then make the rest cast shadows and carry the highlight uniform.
+ */
+export class TwinTilePlugin {
+  constructor() {
+    this.name = 'TWIN_TILE_PLUGIN';
+    /** meshes as loaded and as drawn, summed over every tile loaded so far */
+    this.meshes = { loaded: 0, drawn: 0 };
+  }
+
+  /** @param {import('three').Object3D} scene @returns {void} */
+  processTileModel(scene) {
+    const { before, after } = mergeTileMeshes(scene);
+    this.meshes.loaded += before;
+    this.meshes.drawn += after;
+    prepareTileScene(scene);
+  }
+}
+
+/**
  * Build a TilesRenderer for one tileset.
  * @param {string} url tileset.json URL
  * @param {object} options
@@ -52,12 +74,14 @@ export function highlightableMaterial(material, uniform, hasFeatureIds) {
  *   tilesets of one scene are all placed relative to it so variants line up; without it the
  *   tileset is re-centred on its own bounding sphere
  * @param {number} [options.errorTarget=12] screen-space error in pixels
- * @returns {TilesRenderer} with `stats` ({models, errors, triangles}) and `highlightUniforms`
+ * @returns {TilesRenderer} with `stats` ({models, errors, rootLoaded, meshes: {loaded, drawn}})
  */
 export function createTiles(url, { renderer, camera, origin = null, errorTarget = 12 }) {
   const tiles = new TilesRenderer(url);
   tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder, autoDispose: false }));
   tiles.registerPlugin(new ImplicitTilingPlugin());
+  const twin = new TwinTilePlugin();
+  tiles.registerPlugin(twin);
   tiles.registerPlugin(
     new ReorientationPlugin(
       origin ? { lat: origin.lat * DEG, lon: origin.lon * DEG, height: origin.height ?? 0, recenter: true } : { recenter: true },
@@ -66,18 +90,10 @@ export function createTiles(url, { renderer, camera, origin = null, errorTarget 
   tiles.errorTarget = errorTarget;
   tiles.setCamera(camera);
   tiles.setResolutionFromRenderer(camera, renderer);
-  tiles.stats = { models: 0, errors: [], rootLoaded: false };
+  tiles.stats = { models: 0, errors: [], rootLoaded: false, meshes: twin.meshes };
   tiles.addEventListener('load-root-tileset', () => (tiles.stats.rootLoaded = true));
   tiles.addEventListener('load-error', (e) => tiles.stats.errors.push(String(e.error?.message ?? e.error ?? e.url)));
-  tiles.addEventListener('load-model', ({ scene }) => {
-    tiles.stats.models++;
-    prepareTileScene(scene);
-  });
-  tiles.addEventListener('dispose-model', ({ scene }) => {
-    scene.traverse((o) => {
-      if (o.isMesh && o.userData.twinMaterial) o.material.dispose();
-    });
-  });
+  tiles.addEventListener('load-model', () => tiles.stats.models++);
   return tiles;
 }
 
@@ -94,8 +110,8 @@ export function prepareTileScene(scene) {
     o.receiveShadow = true;
     const hasIds = Boolean(o.geometry.getAttribute('_feature_id_0'));
     const patch = (mat) => highlightableMaterial(mat, uniform, hasIds);
+    // The loader's materials are replaced (and never drawn): the renderer disposes the clones.
     o.material = Array.isArray(o.material) ? o.material.map(patch) : patch(o.material);
-    o.userData.twinMaterial = true;
     o.userData.highlight = uniform;
   });
 }

@@ -9,19 +9,59 @@
 export const BASE = 'base';
 
 /**
- * Metric deltas of a variant against the existing state, in display order.
+ * Metrics a planner compares, in display order: key, unit, and how several designs of one variant
+ * add up (areas and volumes sum, heights and storeys take the largest).
+ */
+export const METRICS = [
+  ['footprint_area', 'm²', 'sum'],
+  ['gross_floor_area', 'm²', 'sum'],
+  ['volume', 'm³', 'sum'],
+  ['height', 'm', 'max'],
+  ['storeys', '', 'max'],
+];
+
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+
+/**
+ * The metrics table of a variant: for each metric, the new designs' value, the value of the
+ * existing buildings they replace, and the change.
+ *
+ * Reads the builder's scene.json (`designs[].metrics`, `metrics_delta: {removed: {count, ...},
+ * delta: {...}}`, docs/architecture.md). A flat `metrics_delta` of numbers (older or foreign
+ * scene.json) shows as change-only rows.
  * @param {object} scene normalised scene
  * @param {string} key variant id or BASE
- * @returns {{designs: {id: string, title: string, metrics: Record<string, number>}[],
- *   deltas: [string, number][], removed: string[]}}
+ * @returns {{rows: {key: string, unit: string, design: number|null, removed: number|null,
+ *   change: number|null}[], removedCount: number|null, designs: string[]}|null} null for BASE or
+ *   an unknown id
  */
-export function variantMetrics(scene, key) {
+export function metricsTable(scene, key) {
   const v = scene.variants.find((x) => x.id === key);
-  if (!v) return { designs: [], deltas: [], removed: [] };
+  if (!v) return null;
+  const designs = v.designs ?? [];
+  const md = v.metrics_delta ?? {};
+  const nested = md.delta !== null && typeof md.delta === 'object';
+  const removed = nested && md.removed && typeof md.removed === 'object' ? md.removed : {};
+  const delta = nested ? md.delta : {};
+  const rows = [];
+  for (const [name, unit, how] of METRICS) {
+    const values = designs.map((d) => d.metrics?.[name]).filter(isNum);
+    const design = values.length === 0 ? null : how === 'sum' ? values.reduce((a, b) => a + b, 0) : Math.max(...values);
+    const old = isNum(removed[name]) ? removed[name] : null;
+    let change = isNum(delta[name]) ? delta[name] : null;
+    if (change === null && design !== null && old !== null) change = design - old;
+    if (design !== null || old !== null || change !== null) rows.push({ key: name, unit, design, removed: old, change });
+  }
+  if (!nested) {
+    // Flat deltas: every number is a change of a metric named by its key.
+    for (const [name, value] of Object.entries(md)) {
+      if (isNum(value) && !rows.some((r) => r.key === name)) rows.push({ key: name, unit: '', design: null, removed: null, change: value });
+    }
+  }
   return {
-    designs: v.designs ?? [],
-    deltas: Object.entries(v.metrics_delta ?? {}),
-    removed: v.removed ?? [],
+    rows,
+    removedCount: isNum(removed.count) ? removed.count : Array.isArray(v.removed) ? v.removed.length : null,
+    designs: designs.map((d) => d.title ?? d.id),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { t, language, languages, onLanguageChange, setLanguage } from './i18n.js';
 import { formatLength } from '../geo.js';
-import { BASE } from '../variants.js';
+import { BASE, metricsTable } from '../variants.js';
 
 /** Attribute keys of the twin's `building` class, in display order. */
 export const BUILDING_FIELDS = ['name', 'address', 'usage', 'height', 'levels', 'roof_shape', 'year', 'source', 'id'];
@@ -141,25 +141,40 @@ export class Panel {
 
   _metrics() {
     const box = $(this.root, '#metrics');
-    const v = this.variants;
-    const variant = this.scene?.variants.find((x) => x.id === v?.active);
-    if (!variant) {
+    const table = this.scene && this.variants ? metricsTable(this.scene, this.variants.active) : null;
+    if (!table || (table.rows.length === 0 && table.designs.length === 0)) {
       box.hidden = true;
       return;
     }
     const lang = language();
-    const fmt = (n) => (typeof n === 'number' ? n.toLocaleString(lang, { maximumFractionDigits: 1 }) : String(n));
-    const rows = [];
-    for (const d of variant.designs ?? []) {
-      for (const [k, val] of Object.entries(d.metrics ?? {})) rows.push(el('tr', {}, [el('th', { scope: 'row', text: `${d.title ?? d.id}: ${k}` }), el('td', { text: fmt(val) }), el('td')]));
-    }
-    for (const [k, val] of Object.entries(variant.metrics_delta ?? {})) {
-      const sign = typeof val === 'number' && val > 0 ? '+' : '';
-      rows.push(el('tr', { class: 'delta' }, [el('th', { scope: 'row', text: k }), el('td'), el('td', { text: `${sign}${fmt(val)}` })]));
-    }
+    const fmt = (n, unit, sign = false) => {
+      if (n === null) return '–';
+      const text = n.toLocaleString(lang, { maximumFractionDigits: 1 });
+      return `${sign && n > 0 ? '+' : ''}${text}${unit ? ` ${unit}` : ''}`;
+    };
+    const label = (k) => (t(`metrics.${k}`) === `metrics.${k}` ? k : t(`metrics.${k}`));
+    const head = el('tr', {}, [
+      el('th', { scope: 'col', text: '' }),
+      el('th', { scope: 'col', text: t('metrics.new') }),
+      el('th', { scope: 'col', text: t('metrics.replaced') }),
+      el('th', { scope: 'col', text: t('metrics.delta') }),
+    ]);
+    const rows = table.rows.map((r) =>
+      el('tr', {}, [
+        el('th', { scope: 'row', text: label(r.key) }),
+        el('td', { text: fmt(r.design, r.unit) }),
+        el('td', { text: fmt(r.removed, r.unit) }),
+        el('td', { class: 'delta', text: fmt(r.change, r.unit, true) }),
+      ]),
+    );
+    $(box, 'thead').replaceChildren(head);
     $(box, 'tbody').replaceChildren(...rows);
-    $(box, 'h2').textContent = `${t('metrics.title')}: ${this._variantTitle(variant.id)}`;
-    box.hidden = rows.length === 0;
+    $(box, 'h2').textContent = `${t('metrics.title')}: ${this._variantTitle(this.variants.active)}`;
+    const notes = [];
+    if (table.designs.length) notes.push(`${t('metrics.designs')}: ${table.designs.join(', ')}`);
+    if (table.removedCount !== null) notes.push(t('metrics.removedCount', { n: table.removedCount }));
+    $(box, 'p').textContent = notes.join(' · ');
+    box.hidden = false;
   }
 
   _attribution() {

@@ -38,7 +38,7 @@ export class XRExperience {
    * @param {() => import('../variants.js').VariantManager|null} ctx.variants
    * @param {import('../picking.js').Picker} ctx.picker
    * @param {import('three').Mesh} [ctx.ground] ground plane, a valid jump target from the table-top
-   * @param {() => {box: import('three').Box3}|null} ctx.bounds scene bounds in world-local coordinates
+   * @param {() => {box: import('three').Box3, sphere: import('three').Sphere}|null} ctx.bounds scene bounds in world-local coordinates
    * @param {object} ctx.hooks { nextVariant(step), variantTitle(), shiftTime(hours), timeLabel(), onStart(mode), onEnd() }
    */
   constructor(ctx) {
@@ -116,7 +116,20 @@ export class XRExperience {
       tiles.setCamera(xrCamera);
     }
     Scheduler.setXRSession(session);
-    this._saved = { position: this.world.position.clone(), quaternion: this.world.quaternion.clone(), scale: this.world.scale.clone() };
+    this._saved = {
+      position: this.world.position.clone(),
+      quaternion: this.world.quaternion.clone(),
+      scale: this.world.scale.clone(),
+      near: this.camera.near,
+      far: this.camera.far,
+    };
+    // three.js hands the desktop camera's near/far to the session (depthNear/depthFar). Framing a
+    // district from afar puts near at metres: the table-top (an arm's length away) would be clipped
+    // and its tiles culled. Near 10 cm, far past the whole scene at 1:1.
+    const radius = this.bounds()?.sphere?.radius ?? 1000;
+    this.camera.near = 0.1;
+    this.camera.far = Math.max(2000, radius * 4);
+    this.camera.updateProjectionMatrix();
     this.hooks.onStart?.(this.sessionMode);
     this.placed = this.sessionMode !== 'immersive-ar';
     if (this.sessionMode === 'immersive-ar') {
@@ -148,6 +161,9 @@ export class XRExperience {
       this.world.quaternion.copy(this._saved.quaternion);
       this.world.scale.copy(this._saved.scale);
       this.world.updateMatrixWorld(true);
+      this.camera.near = this._saved.near;
+      this.camera.far = this._saved.far;
+      this.camera.updateProjectionMatrix();
     }
     this.hooks.onEnd?.();
   }
@@ -209,21 +225,27 @@ export class XRExperience {
     if (this.mode === 'tabletop' && this.ground) roots.push(this.ground);
     const hit = this.picker.intersectRay(ray, roots);
     if (!hit) return;
-    if (this.mode === 'tabletop') {
-      this.picker.select(null);
-      const b = this.bounds();
-      const scenePoint = this.world.worldToLocal(hit.point.clone());
-      this.mode = 'street';
-      this.tabletop.hide();
-      this.info.hide();
-      this.hooks.onMode?.('street');
-      this.teleport.jumpToStreet(this.world, scenePoint, b ? b.box.min.y : scenePoint.y, this.headPosition());
-      this.lastJump = scenePoint;
-    } else {
+    if (this.mode === 'tabletop') this.jumpTo(this.world.worldToLocal(hit.point.clone()));
+    else {
       const feature = this.picker.select(hit);
       this.info.show(feature.properties, this.headPosition(), hit.point);
       this.hooks.onPick?.(feature);
     }
+  }
+
+  /**
+   * Leave the table-top for 1:1 street level with a scene point under the visitor's feet.
+   * @param {Vector3} scenePoint world-local (scene, 1:1) coordinates
+   */
+  jumpTo(scenePoint) {
+    this.picker.select(null);
+    const b = this.bounds();
+    this.mode = 'street';
+    this.tabletop.hide();
+    this.info.hide();
+    this.hooks.onMode?.('street');
+    this.teleport.jumpToStreet(this.world, scenePoint, b ? b.box.min.y : scenePoint.y, this.headPosition());
+    this.lastJump = scenePoint.clone();
   }
 
   /**

@@ -50,7 +50,10 @@ export class Tabletop {
     this.table.visible = showTable;
     world.scale.setScalar(this.scale);
     world.quaternion.identity();
-    world.position.set(topPos.x - center.x * this.scale, topPos.y - bounds.min.y * this.scale, topPos.z - center.z * this.scale);
+    // The model stands 2 mm above the table top: at 1:2000 the ground plane (5 cm under the
+    // buildings at 1:1) would sit 25 µm from the table's surface and fight it for depth.
+    const lift = 0.002;
+    world.position.set(topPos.x - center.x * this.scale, topPos.y + lift - bounds.min.y * this.scale, topPos.z - center.z * this.scale);
     world.updateMatrixWorld(true);
   }
 
