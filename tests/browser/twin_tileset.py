@@ -284,7 +284,7 @@ def write_scene(out: Path) -> dict:
         "crs": "EPSG:25832",
         "origin": ORIGIN,
         "bounds": [9.9548, 53.5753, 9.9572, 53.5767],
-        "attribution": ["Test buildings"],
+        "attribution": ["© OpenStreetMap contributors", "Test buildings"],
         "licenses": ["CC0-1.0"],
         "tileset": "tileset.json",
         "variants": [

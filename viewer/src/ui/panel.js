@@ -178,7 +178,11 @@ export class Panel {
   }
 
   _attribution() {
-    const parts = ['© OpenStreetMap contributors', ...(this.scene?.attribution ?? []), ...(this.scene?.licenses ?? [])];
+    // The scene names its sources (OSM scenes say "© OpenStreetMap contributors" themselves; an
+    // official CityGML scene must not be credited to OSM). A bare tileset names none: OSM is the
+    // likeliest source of a city model and the one whose licence requires the credit.
+    const named = [...(this.scene?.attribution ?? []), ...(this.scene?.licenses ?? [])];
+    const parts = named.length > 0 ? named : ['© OpenStreetMap contributors'];
     $(this.root, '#attribution').textContent = [...new Set(parts)].join(' · ');
   }
 
