@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from twin.tile import build_quadtree
 
@@ -32,8 +33,9 @@ def test_important_buildings_go_up() -> None:
     tree, _, importance, _, _ = _tree()
     for node in tree.walk():
         for child in node.children:
-            # Everything a child holds is less important than anything its parent kept.
-            assert importance[child.members].max() <= importance[node.members].min()
+            if len(node.members) and len(child.members):
+                # Everything a child holds is less important than anything its parent kept.
+                assert importance[child.members].max() <= importance[node.members].min()
 
 
 def test_geometric_error_is_largest_missing_building() -> None:
@@ -43,7 +45,11 @@ def test_geometric_error_is_largest_missing_building() -> None:
             assert node.geometric_error == 0.0
             continue
         below = np.concatenate([d.members for c in node.children for d in c.walk()])
-        assert node.geometric_error == sizes[below].max()
+        if len(node.members):
+            assert node.geometric_error == sizes[below].max()
+        else:  # a tile too wide for content: not refining it shows nothing of its area
+            side = node.bounds[2] - node.bounds[0]
+            assert node.geometric_error == pytest.approx(max(side, sizes[below].max()))
         assert all(c.geometric_error <= node.geometric_error for c in node.children)
 
 
@@ -60,3 +66,14 @@ def test_children_split_by_quadrant() -> None:
 def test_small_input_is_one_leaf() -> None:
     tree = build_quadtree(np.array([[0.0, 0.0]]), np.array([1.0]), np.array([1.0]), np.array([12.0]))
     assert tree.children == [] and list(tree.members) == [0] and tree.geometric_error == 0.0
+
+
+def test_no_content_in_tiles_too_wide_for_centimetre_quantisation() -> None:
+    from twin.tile.quadtree import MAX_CONTENT_SIDE
+
+    tree, *_ = _tree()
+    with_content = [n for n in tree.walk() if len(n.members)]
+    assert with_content
+    for node in with_content:
+        assert node.bounds[2] - node.bounds[0] <= MAX_CONTENT_SIDE
+    assert len(tree.members) == 0 and tree.geometric_error >= 4000

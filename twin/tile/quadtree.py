@@ -12,6 +12,10 @@ Choices (and why):
 - **Budget in triangles**, estimated per building before meshing, so LoD2 models (hundreds of triangles) and
   LoD1 blocks (a dozen) both give tiles of similar weight (default 60 000 triangles ≈ 50–150 kB of glb).
 - **Explicit, not implicit, tiling**: see docs/architecture.md (content-addressed URIs).
+- **No content in tiles wider than 600 m.** Positions are 16-bit integers across a tile's extent, so a
+  2 km root tile would round them to 3 cm steps (and a 40 km one to 60 cm). Tiles above
+  ``MAX_CONTENT_SIDE`` hold nothing and pass every building to their children; their geometric error is
+  their side (not refining them shows nothing of their area), so a viewer always refines down to content.
 
 Pure numpy: no I/O, no geometry beyond centroids.
 """
@@ -26,6 +30,8 @@ import numpy as np
 DEFAULT_BUDGET = 60_000
 #: Never split deeper than this (a pathological stack of buildings at one point).
 MAX_DEPTH = 16
+#: Widest tile (metres) that holds content: 600 m / 65534 steps keeps quantisation under a centimetre.
+MAX_CONTENT_SIDE = 600.0
 
 
 @dataclass
@@ -93,12 +99,14 @@ def _node(
     key: str,
 ) -> TileNode:
     cumulative = np.cumsum(weights[idx])
-    if len(idx) == 0 or cumulative[-1] <= budget or len(key) >= MAX_DEPTH:
-        return TileNode(key, bounds, np.sort(idx))
-    # Keep the most important buildings that fit (at least one, however heavy).
-    keep = max(int(np.searchsorted(cumulative, budget, side="right")), 1)
-    members, rest = idx[:keep], idx[keep:]
     minx, miny, maxx, maxy = bounds
+    side = max(maxx - minx, maxy - miny)
+    too_wide = side > MAX_CONTENT_SIDE and len(key) < MAX_DEPTH
+    if len(idx) == 0 or (cumulative[-1] <= budget and not too_wide) or len(key) >= MAX_DEPTH:
+        return TileNode(key, bounds, np.sort(idx))
+    # Keep the most important buildings that fit (at least one, however heavy); none in too wide a tile.
+    keep = 0 if too_wide else max(int(np.searchsorted(cumulative, budget, side="right")), 1)
+    members, rest = idx[:keep], idx[keep:]
     mx, my = (minx + maxx) / 2.0, (miny + maxy) / 2.0
     east = centroids[rest, 0] >= mx
     north = centroids[rest, 1] >= my
@@ -113,4 +121,7 @@ def _node(
         for q, (mask, qb) in enumerate(quadrants)
         if mask.any()
     ]
-    return TileNode(key, bounds, np.sort(members), children, float(sizes[rest].max()))
+    error = float(sizes[rest].max())
+    if keep == 0:
+        error = max(error, side)
+    return TileNode(key, bounds, np.sort(members), children, error)
