@@ -1,0 +1,369 @@
+// The placement map: a top-down canvas with the scene's building footprints, the design's footprint as
+// the number fields place it, and (dashed) where the last build put it. Drag the design to move it,
+// drag the round handle or shift-drag to turn it about its middle, drag elsewhere to pan, wheel to zoom, click the ground
+// to put the design there. Keyboard: arrows move (Shift: 10 m), [ and ] turn 5° (Shift: 1°), + and - zoom,
+// C centres the view on the design.
+import { footprint, headingOf, inside, normaliseHeading, outerRings, rotate, roundDeg, toDegrees, toMetres } from './geo.js';
+
+const HANDLE_PX = 28; // the rotate handle sits this far beyond the design's far edge, screen pixels
+const CLICK_PX = 4; // a press that moves less than this is a click
+
+export class PlacementMap {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {(anchor: {lon: number, lat: number, heading: number}, how: string) => void} onChange called
+   *   when the map moves or turns the design (how: 'move', 'turn', 'place')
+   */
+  constructor(canvas, onChange) {
+    this.canvas = canvas;
+    this.onChange = onChange;
+    this.view = { lon: 0, lat: 0, mpp: 0.5 }; // centre (degrees) and metres per CSS pixel
+    this.hasView = false;
+    this.buildings = []; // [{id, rings: [[lon, lat]...]}]
+    this.removed = new Set();
+    this.bounds = null; // design bounds (2, 3) from the upload, or null
+    this.anchor = null; // {lon, lat, heading, scale} or null
+    this.built = null; // [[lon, lat] x4] where the last build placed this design, or null
+    this.drag = null;
+    this.dirty = false;
+    new ResizeObserver(() => this.draw()).observe(canvas);
+    canvas.addEventListener('pointerdown', (e) => this.down(e));
+    canvas.addEventListener('pointermove', (e) => this.move(e));
+    canvas.addEventListener('pointerup', (e) => this.up(e));
+    canvas.addEventListener('pointercancel', () => (this.drag = null));
+    canvas.addEventListener('wheel', (e) => this.wheel(e), { passive: false });
+    canvas.addEventListener('keydown', (e) => this.key(e));
+  }
+
+  /** Building footprints (GeoJSON features in lon/lat); ids in `removed` are drawn as removed. */
+  setBuildings(features, removed = []) {
+    this.buildings = features.map((f) => ({ id: f.properties?.id ?? f.id, rings: outerRings(f.geometry) }));
+    this.setRemoved(removed);
+    if (!this.hasView && this.buildings.length) this.fitBuildings();
+  }
+
+  /** @param {string[]} ids buildings the current variant removes */
+  setRemoved(ids) {
+    this.removed = new Set(ids);
+    this.request();
+  }
+
+  /** The design (upload bounds, anchor) as the form has it; either may be null. */
+  setDesign(bounds, anchor) {
+    this.bounds = bounds;
+    const valid = anchor && Number.isFinite(anchor.lon) && Number.isFinite(anchor.lat);
+    const first = valid && !this.anchor;
+    this.anchor = valid ? { heading: 0, scale: 1, ...anchor } : null;
+    if (first && !this.hasView) this.centreOnDesign();
+    this.request();
+  }
+
+  /** Where the last build put the design: footprint corners [[lon, lat], ...], or null. */
+  setBuilt(corners) {
+    this.built = corners;
+    this.request();
+  }
+
+  /** Centre the view on the design (120 m across the first time). */
+  centreOnDesign() {
+    if (!this.anchor) return;
+    const mpp = this.hasView ? this.view.mpp : 120 / (this.canvas.clientWidth || 600);
+    this.view = { ...this.designCentre(), mpp };
+    this.hasView = true;
+    this.request();
+  }
+
+  fitBuildings() {
+    let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const b of this.buildings) {
+      for (const ring of b.rings) {
+        for (const [lon, lat] of ring) {
+          w = Math.min(w, lon); e = Math.max(e, lon); s = Math.min(s, lat); n = Math.max(n, lat);
+        }
+      }
+    }
+    if (!Number.isFinite(w)) return;
+    const centre = { lon: (w + e) / 2, lat: (s + n) / 2 };
+    const [dx, dy] = toMetres(e, n, centre);
+    const width = this.canvas.clientWidth || 600;
+    const height = this.canvas.clientHeight || 300;
+    this.view = { ...centre, mpp: Math.max((2.2 * dx) / width, (2.2 * dy) / height, 0.05) };
+    this.hasView = true;
+    this.request();
+  }
+
+  // --- coordinates ------------------------------------------------------------------------------
+  /** Screen (CSS pixels in the canvas) of a lon/lat. @returns {[number, number]} */
+  screenOf(lon, lat) {
+    const [e, n] = toMetres(lon, lat, this.view);
+    return [this.canvas.clientWidth / 2 + e / this.view.mpp, this.canvas.clientHeight / 2 - n / this.view.mpp];
+  }
+
+  /** Lon/lat of a screen point (CSS pixels in the canvas). */
+  lonLatOf(x, y) {
+    const e = (x - this.canvas.clientWidth / 2) * this.view.mpp;
+    const n = (this.canvas.clientHeight / 2 - y) * this.view.mpp;
+    return toDegrees(e, n, this.view);
+  }
+
+  /** The design's footprint corners in screen pixels, or null. */
+  designScreen() {
+    if (!this.anchor || !this.bounds) return null;
+    const [ax, ay] = this.screenOf(this.anchor.lon, this.anchor.lat);
+    return footprint(this.bounds, this.anchor).map(([e, n]) => [ax + e / this.view.mpp, ay - n / this.view.mpp]);
+  }
+
+  /** The rotate handle (screen pixels): beyond the footprint's far edge along the design's +Y axis. */
+  handleScreen() {
+    if (!this.anchor) return null;
+    const corners = this.designScreen() ?? [this.screenOf(this.anchor.lon, this.anchor.lat)];
+    const cx = corners.reduce((a, p) => a + p[0], 0) / corners.length;
+    const cy = corners.reduce((a, p) => a + p[1], 0) / corners.length;
+    const reach = Math.max(...corners.map(([x, y]) => Math.hypot(x - cx, y - cy))) + HANDLE_PX;
+    const h = (this.anchor.heading * Math.PI) / 180;
+    return [cx + Math.sin(h) * reach, cy - Math.cos(h) * reach];
+  }
+
+  /** The middle of the design's bounds in its local frame, scaled: [x, y] metres ([0, 0] if unknown). */
+  localCentre() {
+    if (!this.bounds) return [0, 0];
+    const s = this.anchor.scale || 1;
+    return [((this.bounds[0][0] + this.bounds[1][0]) / 2) * s, ((this.bounds[0][1] + this.bounds[1][1]) / 2) * s];
+  }
+
+  /** Lon/lat of the middle of the design's footprint: the pivot it turns about. */
+  designCentre() {
+    return toDegrees(...rotate(...this.localCentre(), this.anchor.heading), this.anchor);
+  }
+
+  /** Turn the design to `heading` about the middle of its footprint (the anchor moves around it). */
+  turnTo(heading) {
+    const centre = this.designCentre();
+    const [e, n] = rotate(...this.localCentre(), heading);
+    const to = toDegrees(-e, -n, centre);
+    this.change({ lon: roundDeg(to.lon), lat: roundDeg(to.lat), heading }, 'turn');
+  }
+
+  // --- input ------------------------------------------------------------------------------------
+  point(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  }
+
+  down(e) {
+    if (e.button !== 0) return;
+    const p = this.point(e);
+    const handle = this.handleScreen();
+    const design = this.designScreen();
+    let mode = 'pan';
+    if (this.anchor && handle && Math.hypot(p[0] - handle[0], p[1] - handle[1]) < 12) mode = 'turn';
+    else if (this.anchor && e.shiftKey) mode = 'turn';
+    else if (design && inside(p, design)) mode = 'move';
+    this.drag = { mode, start: p, last: p, moved: false, anchor: this.anchor && { ...this.anchor }, view: { ...this.view } };
+    if (mode === 'turn') this.drag.angle0 = this.angleAt(p);
+    this.canvas.setPointerCapture(e.pointerId);
+    this.canvas.focus({ preventScroll: true }); // keys work after a drag; the page must not jump under the pointer
+    e.preventDefault();
+  }
+
+  /** Heading from the design's pivot to a screen point. */
+  angleAt(p) {
+    const c = this.designCentre();
+    const [cx, cy] = this.screenOf(c.lon, c.lat);
+    return headingOf(p[0] - cx, cy - p[1]);
+  }
+
+  move(e) {
+    const d = this.drag;
+    if (!d) {
+      this.canvas.style.cursor = this.cursorAt(this.point(e));
+      return;
+    }
+    const p = this.point(e);
+    if (!d.moved && Math.hypot(p[0] - d.start[0], p[1] - d.start[1]) < CLICK_PX) return;
+    d.moved = true;
+    const dx = p[0] - d.start[0];
+    const dy = p[1] - d.start[1];
+    if (d.mode === 'pan') {
+      this.view = { ...toDegrees(-dx * d.view.mpp, dy * d.view.mpp, d.view), mpp: d.view.mpp };
+      this.request();
+    } else if (d.mode === 'move') {
+      const to = toDegrees(dx * this.view.mpp, -dy * this.view.mpp, d.anchor);
+      this.change({ lon: roundDeg(to.lon), lat: roundDeg(to.lat) }, 'move');
+    } else {
+      // Turn by the angle the pointer swept around the design's middle since the press.
+      this.turnTo(normaliseHeading(d.anchor.heading + this.angleAt(p) - d.angle0));
+    }
+  }
+
+  up(e) {
+    const d = this.drag;
+    this.drag = null;
+    if (!d || d.moved || d.mode !== 'pan') return;
+    // A click on the ground puts the design's anchor there.
+    const at = this.lonLatOf(...this.point(e));
+    this.change({ lon: roundDeg(at.lon), lat: roundDeg(at.lat), heading: this.anchor?.heading ?? 0 }, 'place');
+  }
+
+  cursorAt(p) {
+    const handle = this.handleScreen();
+    if (handle && Math.hypot(p[0] - handle[0], p[1] - handle[1]) < 12) return 'grab';
+    const design = this.designScreen();
+    return design && inside(p, design) ? 'move' : 'crosshair';
+  }
+
+  wheel(e) {
+    e.preventDefault();
+    this.zoom(e.deltaY > 0 ? 1.25 : 0.8, this.point(e));
+  }
+
+  /** Zoom by `factor` (> 1 zooms out) keeping the point under `at` (screen pixels) in place. */
+  zoom(factor, at = [this.canvas.clientWidth / 2, this.canvas.clientHeight / 2]) {
+    const fixed = this.lonLatOf(...at);
+    const mpp = Math.min(Math.max(this.view.mpp * factor, 0.02), 50);
+    const [e, n] = toMetres(fixed.lon, fixed.lat, this.view);
+    const ox = at[0] - this.canvas.clientWidth / 2;
+    const oy = this.canvas.clientHeight / 2 - at[1];
+    // New centre: the fixed point minus its screen offset at the new scale.
+    this.view = { ...toDegrees(e - ox * mpp, n - oy * mpp, this.view), mpp };
+    this.request();
+  }
+
+  key(e) {
+    const step = e.shiftKey ? 10 : 1;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    if (moves[e.key] && this.anchor) {
+      const to = toDegrees(...moves[e.key], this.anchor);
+      this.change({ lon: roundDeg(to.lon), lat: roundDeg(to.lat) }, 'move');
+    } else if ((e.key === '[' || e.key === ']' || e.key === '{' || e.key === '}') && this.anchor) {
+      const turn = (e.shiftKey ? 1 : 5) * (e.key === '[' || e.key === '{' ? -1 : 1);
+      this.turnTo(normaliseHeading(this.anchor.heading + turn));
+    } else if (e.key === '+' || e.key === '=') this.zoom(0.8);
+    else if (e.key === '-') this.zoom(1.25);
+    else if (e.key === 'c' || e.key === 'C') this.centreOnDesign();
+    else return;
+    e.preventDefault();
+  }
+
+  change(patch, how) {
+    this.anchor = { heading: 0, scale: 1, ...this.anchor, ...patch };
+    this.request();
+    this.onChange({ lon: this.anchor.lon, lat: this.anchor.lat, heading: this.anchor.heading }, how);
+  }
+
+  // --- drawing ----------------------------------------------------------------------------------
+  request() {
+    if (this.dirty) return;
+    this.dirty = true;
+    requestAnimationFrame(() => this.draw());
+  }
+
+  draw() {
+    this.dirty = false;
+    const c = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const w = c.clientWidth;
+    const h = c.clientHeight;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+    }
+    const g = c.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.fillStyle = '#f4f3ef';
+    g.fillRect(0, 0, w, h);
+    this.drawn = { buildings: 0, design: false, built: false };
+    if (!this.hasView) {
+      this.text(g, 'Enter a longitude and latitude, or build the scene once to see its buildings here.', w / 2, h / 2);
+      return;
+    }
+    for (const b of this.buildings) {
+      const gone = this.removed.has(b.id);
+      g.fillStyle = gone ? 'rgba(200, 60, 60, 0.15)' : '#d4d0c8';
+      g.strokeStyle = gone ? '#c83c3c' : '#8f8a80';
+      g.setLineDash(gone ? [4, 3] : []);
+      for (const ring of b.rings) this.path(g, ring.map(([lon, lat]) => this.screenOf(lon, lat)), true, true);
+      this.drawn.buildings += 1;
+    }
+    g.setLineDash([]);
+    if (this.built) {
+      g.strokeStyle = '#1f5fbf';
+      g.lineWidth = 2;
+      g.setLineDash([6, 4]);
+      this.path(g, this.built.map(([lon, lat]) => this.screenOf(lon, lat)), false, true);
+      g.setLineDash([]);
+      g.lineWidth = 1;
+      this.drawn.built = true;
+    }
+    this.drawDesign(g);
+    this.drawScale(g, h);
+    g.fillStyle = '#333';
+    g.font = 'bold 13px system-ui, sans-serif';
+    g.fillText('N ↑', w - 34, 18);
+  }
+
+  drawDesign(g) {
+    if (!this.anchor) return;
+    const [ax, ay] = this.screenOf(this.anchor.lon, this.anchor.lat);
+    const corners = this.designScreen();
+    if (corners) {
+      g.fillStyle = 'rgba(230, 120, 20, 0.45)';
+      g.strokeStyle = '#b35400';
+      g.lineWidth = 2;
+      this.path(g, corners, true, true);
+      g.lineWidth = 1;
+      this.drawn.design = true;
+    }
+    const [hx, hy] = this.handleScreen();
+    const [mx, my] = this.screenOf(this.designCentre().lon, this.designCentre().lat);
+    g.strokeStyle = '#b35400';
+    g.beginPath();
+    g.moveTo(mx, my);
+    g.lineTo(hx, hy);
+    g.stroke();
+    g.fillStyle = '#fff';
+    g.beginPath();
+    g.arc(hx, hy, 7, 0, 2 * Math.PI);
+    g.fill();
+    g.stroke();
+    // The anchor point itself: where the design's local origin lands.
+    g.beginPath();
+    g.moveTo(ax - 6, ay); g.lineTo(ax + 6, ay); g.moveTo(ax, ay - 6); g.lineTo(ax, ay + 6);
+    g.stroke();
+  }
+
+  drawScale(g, h) {
+    // The longest round length (1, 2 or 5 × 10^k m) that fits in 120 pixels.
+    const max = 120 * this.view.mpp;
+    const k = 10 ** Math.floor(Math.log10(max));
+    const len = [5, 2, 1].map((m) => m * k).find((v) => v <= max);
+    const px = len / this.view.mpp;
+    g.strokeStyle = '#333';
+    g.lineWidth = 2;
+    g.beginPath();
+    g.moveTo(10, h - 12); g.lineTo(10 + px, h - 12);
+    g.stroke();
+    g.lineWidth = 1;
+    g.fillStyle = '#333';
+    g.font = '12px system-ui, sans-serif';
+    g.fillText(`${len} m`, 12, h - 18);
+  }
+
+  path(g, pts, fill, stroke) {
+    if (pts.length < 2) return;
+    g.beginPath();
+    g.moveTo(...pts[0]);
+    for (const p of pts.slice(1)) g.lineTo(...p);
+    g.closePath();
+    if (fill) g.fill();
+    if (stroke) g.stroke();
+  }
+
+  text(g, s, x, y) {
+    g.fillStyle = '#555';
+    g.font = '14px system-ui, sans-serif';
+    g.textAlign = 'center';
+    g.fillText(s, x, y);
+    g.textAlign = 'start';
+  }
+}
