@@ -286,7 +286,9 @@ export class PlacementMap {
       this.drawn.buildings += 1;
     }
     g.setLineDash([]);
+    this.drawDesign(g);
     if (this.built) {
+      // On top of the design: where they agree, blue dashes run along the orange edge.
       g.strokeStyle = '#1f5fbf';
       g.lineWidth = 2;
       g.setLineDash([6, 4]);
@@ -295,7 +297,6 @@ export class PlacementMap {
       g.lineWidth = 1;
       this.drawn.built = true;
     }
-    this.drawDesign(g);
     this.drawScale(g, h);
     g.fillStyle = '#333';
     g.font = 'bold 13px system-ui, sans-serif';

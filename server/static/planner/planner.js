@@ -378,7 +378,7 @@ function follow(id) {
     $('build-progress').value = b.progress;
     $('build-log').textContent = b.log || '';
     if (b.state === 'queued' || b.state === 'running') {
-      setTimeout(() => tick().catch(fail), POLL_MS);
+      setTimeout(() => tick().catch(lost), POLL_MS);
       return;
     }
     following = null;
@@ -387,7 +387,12 @@ function follow(id) {
     if (b.state === 'succeeded') say(`Build ${b.id} succeeded: preview it or publish it below.`);
     else say(`Build ${b.id} ${b.state}${b.error ? `: ${b.error}` : '.'}`, true);
   };
-  tick().catch(fail);
+  // Lost track (network, token revoked): stop, say so, and let the next refresh pick the build up again.
+  const lost = (e) => {
+    following = null;
+    fail(e);
+  };
+  tick().catch(lost);
 }
 
 async function startBuild() {
