@@ -95,7 +95,9 @@ def _publish_demo(data_dir: Path) -> None:
     """Build and publish the Hamburg demo scene into ``data_dir`` (what ``twin demo --no-serve`` does)."""
     env = {**os.environ, "TWIN_DATA_DIR": str(data_dir)}
     cmd = [str(TWIN), "demo", "--no-serve", "--scene", str(ROOT / "scenes" / "hamburg-eimsbuettel")]
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
 
 
 def _build_viewer() -> None:
