@@ -40,7 +40,14 @@ def test_real_build_publish_and_serve(tmp_path: Path) -> None:
     scene = client.get("/api/scenes/demo").json()
     assert [v["id"] for v in scene["variants"]] == ["proposal"]
     tileset = client.get(scene["tileset_url"]).json()
-    uri = tileset["root"].get("content", {}).get("uri") or tileset["root"]["children"][0]["content"]["uri"]
+
+    def first_content(tile: dict) -> str | None:
+        if "content" in tile:
+            return str(tile["content"]["uri"])
+        return next((u for c in tile.get("children", []) if (u := first_content(c))), None)
+
+    uri = first_content(tileset["root"])
+    assert uri is not None
     glb = client.get(f"/tiles/demo/{uri}")
     assert glb.status_code == 200 and glb.headers["content-type"] == "model/gltf-binary"
     assert glb.content[:4] == b"glTF"  # meshopt-compressed: trimesh cannot decode it, the viewer does

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+import threading
 from pathlib import Path
 
 import brotli
@@ -162,7 +163,10 @@ def raw_get(app: object, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
         else:
             out["body"] = out["body"] + message.get("body", b"")  # type: ignore[operator]
 
-    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    # A fresh event loop in its own thread: browser tests may have one running in this thread already.
+    thread = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))  # type: ignore[operator]
+    thread.start()
+    thread.join()
     return out["status"], out["headers"], out["body"]  # type: ignore[return-value]
 
 
