@@ -170,11 +170,19 @@ async def store_upload(
 
 
 def _check_and_rename(raw: Path, max_inflated: int, title: str) -> tuple[str, dict[str, Any]]:
-    fmt = sniff(raw)
-    # Readers pick sub-formats by suffix (trimesh), so give the file the extension of its content.
-    named = raw.with_name("design" + EXTENSIONS[fmt])
-    os.replace(raw, named)
-    _, info = check_design(named, max_inflated, title)
+    named = raw
+    try:
+        fmt = sniff(raw)
+        # Readers pick sub-formats by suffix (trimesh), so give the file the extension of its content.
+        named = raw.with_name("design" + EXTENSIONS[fmt])
+        os.replace(raw, named)
+        _, info = check_design(named, max_inflated, title)
+    except TwinError as exc:
+        # Name the planner's file, never the server's temp paths.
+        msg = str(exc)
+        for internal in (str(named), str(raw), named.name, raw.name):
+            msg = msg.replace(internal, title)
+        raise type(exc)(msg) from exc
     return fmt, info
 
 

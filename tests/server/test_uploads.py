@@ -105,7 +105,12 @@ def test_bad_uploads_are_4xx_and_leave_nothing(env: Env, case: str) -> None:
     r = env.client.post(URL, params={"filename": f"{case}.glb"}, content=body, headers=env.planner)
     assert 400 <= r.status_code < 500, (case, r.status_code, r.text)
     assert r.headers["content-type"] == "application/problem+json"
-    assert r.json()["detail"]
+    detail = r.json()["detail"]
+    assert detail
+    # The message names the planner's file, never the server's temporary paths.
+    assert "upload.bin" not in detail and "/tmp" not in detail and str(env.settings.data_dir) not in detail
+    if case not in ("empty", "zip"):
+        assert f"{case}.glb" in detail, detail
     if case == "bomb":
         assert r.status_code == 413
     if case in ("external_buffer", "external_image"):
