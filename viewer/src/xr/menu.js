@@ -66,7 +66,8 @@ export class XRMenu {
     g.textAlign = 'center';
     g.textBaseline = 'middle';
     g.fillText(t('variant.label'), MENU_W / 2, 30);
-    g.fillText(this.state.variant, MENU_W / 2, 86);
+    // Between the ◀ ▶ buttons (86..426 px): long variant titles are squeezed, not cut.
+    g.fillText(this.state.variant, MENU_W / 2, 86, 330);
     g.fillText(t('xr.time'), MENU_W / 2, 136);
     g.fillText(this.state.time, MENU_W / 2, 186);
     const labels = {
