@@ -88,3 +88,13 @@ def test_glb_house_bounds_and_normals(house: Design, gltf_validator: GltfValidat
     prim = gltf["meshes"][0]["primitives"][0]
     normals = read_accessor(gltf, binary, prim["attributes"]["NORMAL"])
     np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
+
+
+def test_parts_with_equal_materials_share_one_primitive(fzk: Design) -> None:
+    """IFC gives each product its own material object; the glb groups them by value (FZK: 8 colours)."""
+    placement = place(fzk, "EPSG:25832", Anchor(lon=9.953255, lat=53.572851, heading=18.7))
+    frame = Frame.from_bounds("EPSG:25832", (563000, 5936300, 563200, 5936500))
+    gltf, _ = read_glb(design_glb(fzk, placement, frame, placement.matrix[:3, 3]))
+    colours = {tuple(m["pbrMetallicRoughness"].get("baseColorFactor", ())) for m in gltf["materials"]}
+    assert len(gltf["materials"]) == len(colours) <= 10
+    assert sum(len(m["primitives"]) for m in gltf["meshes"]) == len(gltf["materials"])

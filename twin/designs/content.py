@@ -91,6 +91,29 @@ def _image_bytes(image: Any) -> tuple[bytes, str]:
     return out.getvalue(), "image/png"
 
 
+def material_key(material: Any, textured: bool) -> Any:
+    """What makes two materials the same in the output: their PBR values (textured ones stay apart).
+
+    IFC exports give every product its own material object, often with a handful of distinct colours
+    (FZK-Haus: 108 materials, 8 colours); grouping by value gives one primitive per colour, so any client
+    draws the design in a few calls.
+    """
+    if textured:
+        return ("texture", id(material))
+    pbr = _pbr(material)
+    if pbr is None:
+        return ("default",)
+    values = []
+    for name in ("baseColorFactor", "metallicFactor", "roughnessFactor", "emissiveFactor", "alphaMode", "doubleSided"):
+        value = getattr(pbr, name, None)
+        if isinstance(value, np.ndarray | list | tuple):
+            value = tuple(round(float(v), 4) for v in np.asarray(value, dtype=np.float64).ravel())
+        elif isinstance(value, float):
+            value = round(value, 4)
+        values.append(value)
+    return ("pbr", *values)
+
+
 class _Materials:
     """glTF materials, textures and images from trimesh materials, each written once."""
 
@@ -99,7 +122,7 @@ class _Materials:
         self.materials: list[dict[str, Any]] = []
         self.textures: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
-        self._by_key: dict[tuple[int, bool], int] = {}
+        self._by_key: dict[Any, int] = {}
         self._image_by_id: dict[int, int] = {}
 
     def _texture(self, image: Any) -> int:
@@ -112,7 +135,7 @@ class _Materials:
         return self._image_by_id[key]  # one texture per image, same index
 
     def index(self, material: Any, textured: bool) -> int:
-        key = (id(material), textured)
+        key = material_key(material, textured)
         if key in self._by_key:
             return self._by_key[key]
         pbr = _pbr(material)
@@ -199,14 +222,14 @@ def design_glb(
     binary = _Bin()
     materials = _Materials(binary)
     # Group parts by (material, textured): one primitive each.
-    groups: dict[tuple[int, bool], list[tuple[int, str, trimesh.Trimesh]]] = {}
-    material_of: dict[tuple[int, bool], Any] = {}
+    groups: dict[Any, list[tuple[int, str, trimesh.Trimesh]]] = {}
+    material_of: dict[Any, Any] = {}
     feature_index = {node: i for i, node in enumerate(design.parts)}
     tops: dict[str, float] = {}
     for node, mesh in meshes.items():
         textured = _has_texture(mesh)
         material = getattr(mesh.visual, "material", None)
-        key = (id(material), textured)
+        key = material_key(material, textured)
         groups.setdefault(key, []).append((feature_index[node], node, mesh))
         material_of[key] = material
     accessors: list[dict[str, Any]] = []
@@ -240,7 +263,7 @@ def design_glb(
                 length = np.linalg.norm(n, axis=1, keepdims=True)
                 n = np.where(length > 1e-12, n / np.maximum(length, 1e-12), np.array([0.0, 0.0, 1.0]))
                 normals.append(to_gltf_axes(n))
-            if key[1]:
+            if key[0] == "texture":
                 uv = np.asarray(getattr(mesh.visual, "uv", None), dtype=np.float64)[:, :2].copy()
                 uv[:, 1] = 1.0 - uv[:, 1]  # trimesh keeps OBJ-style UVs (origin bottom left); glTF's is top left
                 uvs.append(uv)
@@ -264,7 +287,7 @@ def design_glb(
             {
                 "attributes": attributes,
                 "indices": indices,
-                "material": materials.index(material_of[key], key[1]),
+                "material": materials.index(material_of[key], key[0] == "texture"),
                 "mode": 4,
                 "extensions": {
                     "EXT_mesh_features": {
