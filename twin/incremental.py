@@ -5,7 +5,7 @@ the existing city (valid while the sources and the settings that shape tiles are
 *fingerprint*), plus placed designs and variant tiles (keyed by the design file's bytes and placement, and by
 tile key + removed buildings). Adding, moving or removing a design then re-imports only that design and
 re-encodes only the tiles its site touches. The cache is a private file of one build folder: it is only ever
-read back by this same version of twin (the fingerprint includes the version), never served.
+read back by this same code of twin (the fingerprint hashes twin's source), never served.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,23 @@ class State:
     report: Report
     variants: dict[str, Any] = field(default_factory=dict)
     blob_dir: str = ""
+    code: str = field(default_factory=lambda: code_version())
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of twin's own source: a cache made by other code (an upgrade, a local change) is not reused."""
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def fingerprint(scene: Scene, compress: bool) -> str:
     """A hash of everything that shapes the existing city's tiles."""
-    h = hashlib.sha256(f"{__version__}|{compress}|{scene.crs}|{scene.z0_height}|{scene.tile_budget}".encode())
+    h = hashlib.sha256(f"{code_version()}|{compress}|{scene.crs}|{scene.z0_height}|{scene.tile_budget}".encode())
     for src in scene.sources:
         st = src.path.stat()
         h.update(f"{src.name}|{src.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{src.format}|{src.options}".encode())
@@ -61,8 +74,8 @@ def load_state(previous: Path, scene: Scene, blob_dir: Path, compress: bool) -> 
             state = pickle.load(f)
     except Exception:  # a damaged or foreign cache is simply not used
         return None
-    if not isinstance(state, State):
-        return None
+    if not isinstance(state, State) or getattr(state, "code", None) != code_version():
+        return None  # made by other code: pickled designs and tiles may not match what this code makes
     # The earlier build's blobs may live elsewhere (the server gives every build its own folder).
     src = Path(state.blob_dir) if state.blob_dir and Path(state.blob_dir).is_dir() else Path(previous) / "blobs"
     designs = state.variants.get("designs", {})
