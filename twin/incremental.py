@@ -28,6 +28,17 @@ from .tile import TileNode
 CACHE_FILE = Path(".cache") / "state.pickle"
 
 
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of twin's own source: a cache made by other code (an upgrade, a local change) is not reused."""
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 @dataclass
 class State:
     """What a later build can reuse."""
@@ -41,18 +52,7 @@ class State:
     report: Report
     variants: dict[str, Any] = field(default_factory=dict)
     blob_dir: str = ""
-    code: str = field(default_factory=lambda: code_version())
-
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """A hash of twin's own source: a cache made by other code (an upgrade, a local change) is not reused."""
-    h = hashlib.sha256(__version__.encode())
-    root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    code: str = field(default_factory=code_version)
 
 
 def fingerprint(scene: Scene, compress: bool) -> str:
