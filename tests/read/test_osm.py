@@ -162,7 +162,8 @@ def test_hamburg_known_buildings() -> None:
     assert b.properties["roof_shape_tag"] == "saltbox"
     haus = buildings["relation/3602122"]
     assert haus.properties["name"] == "Hamburg-Haus Eimsbüttel"
-    assert haus.properties["address"] == "Hamburg-Haus Eimsbüttel, Doormannsweg 12, 20259 Hamburg"
+    # The house name equals the name tag, so the address does not repeat it.
+    assert haus.properties["address"] == "Doormannsweg 12, 20259 Hamburg"
     assert haus.properties["year"] == "1965"
     assert len(haus.footprint.interiors) == 3  # type: ignore[union-attr]
     assert len(buildings["relation/7921248"].footprint.interiors) == 1  # type: ignore[union-attr]

@@ -301,3 +301,11 @@ def test_metadata_properties() -> None:
     # building:part=yes says nothing about use; building=church on the same way does.
     assert attrs({"building:part": "yes", "building": "church"}).properties["usage"] == "church"
     assert attrs({"building:part": "yes"}).properties["usage"] == "yes"
+
+
+def test_house_name_equal_to_name_is_not_repeated() -> None:
+    from twin.read.osmtags import format_address
+
+    tags = {"name": "Rathaus", "addr:housename": "Rathaus", "addr:street": "Markt", "addr:housenumber": "1"}
+    assert format_address(tags) == "Markt 1"
+    assert format_address({**tags, "name": "Town hall"}) == "Rathaus, Markt 1"

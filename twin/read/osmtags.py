@@ -137,13 +137,15 @@ def parse_roof_shape(value: str | None) -> tuple[str, bool]:
 def format_address(tags: Mapping[str, str]) -> str | None:
     """``"Housename, Street 12, 20259 Hamburg"`` from the ``addr:*`` tags; ``None`` when there are none.
 
-    ``addr:place`` stands in for the street where a place has no streets (villages, islands).
+    ``addr:place`` stands in for the street where a place has no streets (villages, islands). A house
+    name equal to the building's ``name`` is left out: the name is a property of its own.
     """
     street = tags.get("addr:street") or tags.get("addr:place")
     number = tags.get("addr:housenumber")
     parts = []
-    if tags.get("addr:housename"):
-        parts.append(tags["addr:housename"].strip())
+    housename = (tags.get("addr:housename") or "").strip()
+    if housename and housename != (tags.get("name") or "").strip():
+        parts.append(housename)
     line = " ".join(p.strip() for p in (street, number) if p)
     if line:
         parts.append(line)
