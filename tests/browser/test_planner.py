@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from planner_fixtures import HOUSE, PLOT, SCENE_ID, PlannerServer, planner_server
@@ -175,8 +176,10 @@ def test_upload_place_build_preview_publish_and_move_on_the_map(
     with page.expect_popup() as popup_info:
         page.get_by_role("link", name=f"Preview build {build_id} in the viewer (opens a new tab)").click()
     popup = popup_info.value
-    scene_url = popup.url.split("?scene=", 1)[1].replace("%3A", ":").replace("%2F", "/")
+    query = parse_qs(urlsplit(popup.url).query)
     popup.close()
+    scene_url = query["scene"][0]
+    assert query["variant"] == ["proposal"]  # the viewer opens on the variant, not the existing state
     preview = page.request.get(scene_url).json()
     assert [v["id"] for v in preview["variants"]] == ["proposal"]
     placed = preview["variants"][0]["designs"][0]["placement"]["origin"]

@@ -2,7 +2,8 @@
  * Bootstrap: renderer, camera, world group, UI, and the frame loop. Reads the page's query string:
  * `?tileset=<url>` or `?scene=<scene.json url>` for standalone use, else the server's scene list
  * (`?id=<scene>` picks one); `?lang=de|en`; `?test=1` exposes `window.__twin` for browser tests;
- * `?date=<ISO date-time>` sets the sun's date and time; `?xr=emulate` installs IWER's emulated Quest 3 (and implies test mode).
+ * `?date=<ISO date-time>` sets the sun's date and time (default: now, or today's solar noon while the sun is
+ * down); `?variant=<id>` opens a variant; `?xr=emulate` installs IWER's emulated Quest 3 (and implies test mode).
  */
 import { ACESFilmicToneMapping, Color, Group, PCFShadowMap, PerspectiveCamera, Scene, Sphere, SRGBColorSpace, Vector2, Vector3, WebGLRenderer } from 'three';
 import { resolveScenes } from './api.js';
@@ -11,6 +12,7 @@ import { boundsCenter } from './geo.js';
 import { Lighting } from './lighting.js';
 import { Measure } from './measure.js';
 import { Picker } from './picking.js';
+import { sunPosition, sunTimes } from './sun.js';
 import { createTiles, tilesBounds } from './tiles.js';
 import { BASE, VariantManager } from './variants.js';
 import { XRExperience, xrSupport } from './xr/session.js';
@@ -20,6 +22,7 @@ import { Panel } from './ui/panel.js';
 const RAD = 180 / Math.PI;
 const params = new URLSearchParams(location.search);
 const emulateXR = params.get('xr') === 'emulate';
+const explicitDate = Boolean(params.get('date')) && !Number.isNaN(Date.parse(params.get('date')));
 const testMode = emulateXR || params.has('test');
 const FALLBACK_GEO = { lat: 53.5511, lon: 9.9937 }; // Hamburg, for tilesets that are not georeferenced
 
@@ -137,7 +140,13 @@ function select(hit) {
 function fitLighting() {
   if (!state.bounds) return;
   lighting.fit(state.bounds.sphere, state.bounds.box.min.y);
-  setDate(state.date);
+  setDate(explicitDate ? state.date : daylight(state.date, state.geo));
+}
+
+/** `date` if the sun is up there (above 5°), else that day's solar noon: a visit starts in daylight. */
+function daylight(date, geo) {
+  if (sunPosition(date, geo.lat, geo.lon).elevation > 5) return date;
+  return sunTimes(date, geo.lat, geo.lon).noon;
 }
 
 /** Where the sun is computed: scene origin, scene bounds, the tileset's own georeference, or Hamburg. */
@@ -157,7 +166,8 @@ function geoFor(sceneObj, tiles) {
 function makeTiles(url) {
   const tiles = createTiles(url, { renderer, camera, origin: state.scene?.origin ?? null });
   tiles.addEventListener('load-root-tileset', () => {
-    if (state.variants?.tiles.get(BASE) !== tiles || state.framed) return;
+    // The first tileset of the scene to load frames it (the existing state, or the variant opened by URL).
+    if (state.framed || ![...(state.variants?.tiles.values() ?? [])].includes(tiles)) return;
     state.geo = geoFor(state.scene, tiles);
     world.updateMatrixWorld(true);
     state.bounds = tilesBounds(tiles, world);
@@ -187,6 +197,9 @@ function openScene(sceneObj) {
   });
   panel.setScenes(state.scenes, sceneObj);
   panel.setVariants(state.variants);
+  // `?variant=<id>` opens a variant directly (the planner's preview link).
+  const wanted = params.get('variant');
+  if (wanted && sceneObj.variants.some((v) => v.id === wanted)) state.variants.show(wanted);
   document.title = `${sceneObj.title} – ${t('app.title')}`;
 }
 
@@ -287,7 +300,7 @@ renderer.setAnimationLoop((time, frame) => {
 
 // Start: UI text, date, XR buttons, then the scene(s).
 applyTranslations(document);
-setDate(params.get('date') && !Number.isNaN(Date.parse(params.get('date'))) ? new Date(params.get('date')) : new Date());
+setDate(explicitDate ? new Date(params.get('date')) : new Date());
 xrSupport().then((s) => panel.setXrSupport(s));
 panel.setStatus(t('status.loading'));
 try {

@@ -189,7 +189,11 @@ function renderBuilds(s) {
     const actions = cell(row, '');
     if (b.preview) {
       const sceneUrl = b.preview.replace(/tileset\.json$/, 'scene.json');
-      actions.append(link('Preview', `/?scene=${encodeURIComponent(sceneUrl)}`, `Preview build ${b.id} in the viewer`), ' ');
+      // Open the variant being edited (or the first one) rather than the existing state.
+      const ids = s.variants.map((v) => v.id);
+      const variant = ids.includes($('variant-id')?.value) ? $('variant-id').value : ids[0];
+      const query = `scene=${encodeURIComponent(sceneUrl)}${variant ? `&variant=${encodeURIComponent(variant)}` : ''}`;
+      actions.append(link('Preview', `/?${query}`, `Preview build ${b.id} in the viewer`), ' ');
       if (!b.published) {
         actions.append(button('Publish', async () => {
           await call('POST', `/scenes/${scene}/builds/${b.id}/publish`);

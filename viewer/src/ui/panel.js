@@ -23,7 +23,10 @@ function el(tag, attrs = {}, children = []) {
 }
 
 function formatValue(key, value, lang) {
-  if (value === null || value === undefined || value === '' || (key === 'levels' && value === -1)) return null;
+  if (value === null || value === undefined || value === '') return null;
+  // Missing values: levels' noData (-1; some readers give the class default 0) and the enums' 'unknown'.
+  if (key === 'levels' && typeof value === 'number' && value <= 0) return null;
+  if (value === 'unknown') return null;
   if (key === 'height' && typeof value === 'number') return formatLength(value, lang);
   if (typeof value === 'number') return value.toLocaleString(lang, { maximumFractionDigits: 2 });
   if (typeof value === 'bigint') return value.toString();
