@@ -26,11 +26,11 @@ WORK = REPO / "bench" / "work"
 TWIN = [sys.executable, "-m", "twin"]
 
 
-def _manifest(folder: Path, scene_id: str, gpkg: Path) -> Path:
+def _manifest(folder: Path, scene_id: str, gpkg: Path, max_tile_side: float = 1000.0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "scene.toml").write_text(
         f'id = "{scene_id}"\ncrs = "EPSG:25832"\n[defaults]\nheight_attribute = "hoehe"\nid_attribute = "id"\n'
-        f'[[sources]]\npath = "{gpkg}"\nformat = "footprints"\n'
+        f'max_tile_side = {max_tile_side}\n[[sources]]\npath = "{gpkg}"\nformat = "footprints"\n'
     )
     return folder
 
@@ -80,15 +80,15 @@ def bench_demo(results: list[dict]) -> None:
     results.append(row)
 
 
-def bench_generated(n: int, results: list[dict]) -> None:
+def bench_generated(n: int, results: list[dict], max_tile_side: float = 1000.0) -> None:
     gpkg = WORK / f"gen-{n}.gpkg"
     if not gpkg.exists():
         write_gpkg(gpkg, n)
-    scene = _manifest(WORK / f"gen-{n}-scene", f"gen-{n}", gpkg)
+    scene = _manifest(WORK / f"gen-{n}-scene-{max_tile_side:g}", f"gen-{n}", gpkg, max_tile_side)
     out = WORK / f"gen-{n}-out"
     shutil.rmtree(out, ignore_errors=True)
     m, report = _build(scene, out)
-    results.append(_row(f"generated LoD1, {n:,} buildings", m, report))
+    results.append(_row(f"generated LoD1, {n:,} buildings, content tiles ≤ {max_tile_side:g} m", m, report))
     shutil.rmtree(out, ignore_errors=True)
 
 
@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000", help="generated set sizes, comma-separated")
     ap.add_argument("--peer", type=int, default=10_000, help="buildings for the py3dtiles comparison (0: skip)")
     ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--wide", type=int, default=100_000, help="also build this many with 4 km content tiles (0: skip)")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[dict] = []
@@ -148,6 +149,9 @@ def main() -> None:
         bench_py3dtiles(args.peer, results)
     for size in (int(s) for s in args.sizes.split(",") if s):
         bench_generated(size, results)
+    if args.wide:
+        # The precision/bytes trade-off: wider content tiles quantise coarser but carry less fixed JSON.
+        bench_generated(args.wide, results, max_tile_side=4000.0)
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version()}
     out = REPO / "bench" / "results" / "build.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -387,7 +387,9 @@ def build_scene(
         m = building_measures(buildings)
         c = m["centroid"]
         frame = Frame.from_bounds(crs, (c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()), scene.z0_height)
-        tree = build_quadtree(c, m["importance"], m["size"], m["weight"], budget=scene.tile_budget)
+        tree = build_quadtree(
+            c, m["importance"], m["size"], m["weight"], budget=scene.tile_budget, max_content_side=scene.max_tile_side
+        )
         tasks: list[TileTask] = [(n.key, n.members, ()) for n in tree.walk() if len(n.members)]
         contents = encode_tiles(
             tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, progress=progress, cancel=cancel

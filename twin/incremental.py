@@ -57,7 +57,9 @@ class State:
 
 def fingerprint(scene: Scene, compress: bool) -> str:
     """A hash of everything that shapes the existing city's tiles."""
-    h = hashlib.sha256(f"{code_version()}|{compress}|{scene.crs}|{scene.z0_height}|{scene.tile_budget}".encode())
+    h = hashlib.sha256(
+        f"{code_version()}|{compress}|{scene.crs}|{scene.z0_height}|{scene.tile_budget}|{scene.max_tile_side}".encode()
+    )
     for src in scene.sources:
         st = src.path.stat()
         h.update(f"{src.name}|{src.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{src.format}|{src.options}".encode())

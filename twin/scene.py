@@ -14,6 +14,7 @@ A manifest is ``scenes/<name>/scene.toml``; paths in it are relative to its fold
     height = 9.0                    # where a source gives no height (counted in the report)
     level_height = 3.0
     tile_budget = 60000             # estimated triangles per tile
+    max_tile_side = 1000            # widest tile with content (m): precision (1.5 cm steps) vs bytes
 
     [[sources]]
     name = "osm"
@@ -77,6 +78,7 @@ class Scene:
     attribution: tuple[str, ...] = ()
     licenses: tuple[str, ...] = ()
     tile_budget: int = 60_000
+    max_tile_side: float = 1000.0
     variants: tuple[VariantSpec, ...] = ()
     root: Path = Path(".")
 
@@ -196,6 +198,7 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
             attribution=tuple(data.get("attribution", ())),
             licenses=tuple(data.get("licenses", ())),
             tile_budget=int(defaults.get("tile_budget", 60_000)),
+            max_tile_side=float(defaults.get("max_tile_side", 1000.0)),
             variants=tuple(variants),
             root=root,
         )

@@ -43,12 +43,8 @@ def test_class_declares_the_architecture_properties() -> None:
     props = ext["schema"]["classes"]["building"]["properties"]
     assert list(props) == ["id", "source", "height", "levels", "roof_shape", "address", "name", "usage", "year"]
     assert props["height"]["componentType"] == "FLOAT32"
-    assert props["levels"] == {
-        "type": "SCALAR",
-        "componentType": "INT16",
-        "description": "Storeys above ground",
-        "noData": -1,
-    }
+    # No descriptions in tiles: every tile repeats its schema.
+    assert props["levels"] == {"type": "SCALAR", "componentType": "INT16", "noData": -1}
     # Only the columns with a value anywhere are stored.
     assert set(ext["propertyTables"][0]["properties"]) == {"id", "source", "height"}
 
@@ -118,7 +114,7 @@ def test_open_vocabularies_are_per_tile_enums() -> None:
     assert [v["name"] for v in enums["roof_shape"]["values"]] == ["double_saltbox", "flat", "gabled"]
     assert enums["usage"]["valueType"] == "UINT8"
     prop = ext["schema"]["classes"]["building"]["properties"]["usage"]
-    assert prop == {"type": "ENUM", "enumType": "usage", "description": prop["description"]}
+    assert prop == {"type": "ENUM", "enumType": "usage"}
     # One byte per row for an enum column.
     assert len(views[ext["propertyTables"][0]["properties"]["source"]["values"]]) == 3
     columns = decode_property_table(ext, views.__getitem__)

@@ -44,7 +44,7 @@ class PropertySpec:
     required : every row has a value; required columns are always written, optional ones are left out of
         a tile's table when no row has a value (the class still declares them)
     no_data : the sentinel stored for a missing value (``None`` in a column); for optional properties only
-    description : free text copied into the schema
+    description : free text for readers of the code (written into a schema only with ``describe=True``)
     """
 
     type: Literal["STRING", "SCALAR", "ENUM"]
@@ -66,14 +66,18 @@ class PropertySpec:
             # The spec forbids noData on required properties.
             raise BuildError("a required property cannot have a noData value")
 
-    def to_dict(self, name: str = "") -> dict[str, Any]:
-        """The class property JSON (EXT_structural_metadata ``class.property``); ``name`` names its enum."""
+    def to_dict(self, name: str = "", describe: bool = False) -> dict[str, Any]:
+        """The class property JSON (EXT_structural_metadata ``class.property``); ``name`` names its enum.
+
+        Descriptions are left out unless asked for: every tile repeats its schema, and ~350 bytes of prose
+        per tile add up (the contract is documented in docs/architecture.md).
+        """
         out: dict[str, Any] = {"type": self.type}
         if self.type == "ENUM":
             out["enumType"] = name
         if self.component_type is not None:
             out["componentType"] = self.component_type
-        if self.description:
+        if self.description and describe:
             out["description"] = self.description
         if self.required:
             out["required"] = True

@@ -82,21 +82,31 @@ def extrude_flat_batch(
     cap[cross < 0] = cap[cross < 0][:, ::-1]  # counter-clockwise from above
 
     k_pts = len(pts)
-    roof_pos = np.column_stack([pts, top_pt])
-    floor_pos = np.column_stack([pts, base_pt])
-    positions = np.concatenate([wall_pos.reshape(-1, 3), roof_pos, floor_pos])
-    normals = np.concatenate(
-        [
-            np.repeat(wall_nrm, 4, axis=0),
-            np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1)),
-            np.tile(np.array([0, 0, -1], np.float32), (k_pts, 1)),
-        ]
-    )
     w = 4 * m
-    indices = np.concatenate([wall_tri, cap + np.uint32(w), cap[:, ::-1] + np.uint32(w + k_pts)]).astype(np.uint32)
+    roof_pos = np.column_stack([pts, top_pt])
+    if ok.all():
+        # The floor closes the mesh but is never seen from outside (it lies on the ground): it reuses the
+        # walls' bottom corners (vertex 0 of each wall quad is its ring point at the base) instead of
+        # vertices of its own, which saves a sixth of a block's vertices. Its triangles wind downwards.
+        positions = np.concatenate([wall_pos.reshape(-1, 3), roof_pos])
+        normals = np.concatenate([np.repeat(wall_nrm, 4, axis=0), np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1))])
+        floor = cap[:, ::-1].astype(np.uint32) * np.uint32(4)
+        owner = np.concatenate([np.repeat(wo, 4), owner_pt]).astype(np.uint32)
+    else:  # a zero-length edge has no wall quad to borrow from: the floor gets its own vertices
+        floor_pos = np.column_stack([pts, base_pt])
+        positions = np.concatenate([wall_pos.reshape(-1, 3), roof_pos, floor_pos])
+        normals = np.concatenate(
+            [
+                np.repeat(wall_nrm, 4, axis=0),
+                np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1)),
+                np.tile(np.array([0, 0, -1], np.float32), (k_pts, 1)),
+            ]
+        )
+        floor = cap[:, ::-1] + np.uint32(w + k_pts)
+        owner = np.concatenate([np.repeat(wo, 4), owner_pt, owner_pt]).astype(np.uint32)
+    indices = np.concatenate([wall_tri, cap + np.uint32(w), floor]).astype(np.uint32)
     colors = np.empty((len(positions), 3), np.uint8)
     colors[:w] = WALL_COLOR
     colors[w : w + k_pts] = FLAT_ROOF_COLOR
     colors[w + k_pts :] = WALL_COLOR
-    owner = np.concatenate([np.repeat(wo, 4), owner_pt, owner_pt]).astype(np.uint32)
     return Mesh(positions, normals, indices, colors), owner

@@ -12,7 +12,7 @@ Choices (and why):
 - **Budget in triangles**, estimated per building before meshing, so LoD2 models (hundreds of triangles) and
   LoD1 blocks (a dozen) both give tiles of similar weight (default 60 000 triangles ≈ 50–150 kB of glb).
 - **Explicit, not implicit, tiling**: see docs/architecture.md (content-addressed URIs).
-- **No content in tiles wider than 600 m.** Positions are 16-bit integers across a tile's extent, so a
+- **No content in tiles wider than 1 km.** Positions are 16-bit integers across a tile's extent, so a
   2 km root tile would round them to 3 cm steps (and a 40 km one to 60 cm). Tiles above
   ``MAX_CONTENT_SIDE`` hold nothing and pass every building to their children; their geometric error is
   their side (not refining them shows nothing of their area), so a viewer always refines down to content.
@@ -30,8 +30,10 @@ import numpy as np
 DEFAULT_BUDGET = 60_000
 #: Never split deeper than this (a pathological stack of buildings at one point).
 MAX_DEPTH = 16
-#: Widest tile (metres) that holds content: 600 m / 65534 steps keeps quantisation under a centimetre.
-MAX_CONTENT_SIDE = 600.0
+#: Widest tile (metres) that holds content: 1 km / 65534 steps = 1.5 cm, so positions are within 8 mm on
+#: each axis. Narrower tiles would be more precise but smaller, and each tile's glb carries ~4 kB of fixed
+#: JSON: 600 m cost ~60 bytes per building on a suburban LoD1 set (bench/README.md).
+MAX_CONTENT_SIDE = 1000.0
 
 
 @dataclass
@@ -74,8 +76,9 @@ def build_quadtree(
     weights: np.ndarray,
     budget: float = DEFAULT_BUDGET,
     bounds: tuple[float, float, float, float] | None = None,
+    max_content_side: float = MAX_CONTENT_SIDE,
 ) -> TileNode:
-    """Partition buildings into an ADD quadtree.
+    """Partition buildings into an ADD quadtree (tiles wider than ``max_content_side`` hold no content).
 
     centroids : (n, 2) float64 working CRS; importance : (n,) float64 (bigger stays higher up)
     sizes : (n,) float64 metres (for geometric errors); weights : (n,) float64 estimated triangles
@@ -86,7 +89,7 @@ def build_quadtree(
         bounds = square_bounds(centroids) if n else (0.0, 0.0, 1.0, 1.0)
     # One global order by importance; every node's members are a prefix of its share in that order.
     order = np.lexsort((np.arange(n), -np.asarray(importance, dtype=np.float64)))
-    return _node(order, centroids, sizes, weights, budget, bounds, "")
+    return _node(order, centroids, sizes, weights, budget, bounds, "", max_content_side)
 
 
 def _node(
@@ -97,11 +100,12 @@ def _node(
     budget: float,
     bounds: tuple[float, float, float, float],
     key: str,
+    max_side: float,
 ) -> TileNode:
     cumulative = np.cumsum(weights[idx])
     minx, miny, maxx, maxy = bounds
     side = max(maxx - minx, maxy - miny)
-    too_wide = side > MAX_CONTENT_SIDE and len(key) < MAX_DEPTH
+    too_wide = side > max_side and len(key) < MAX_DEPTH
     if len(idx) == 0 or (cumulative[-1] <= budget and not too_wide) or len(key) >= MAX_DEPTH:
         return TileNode(key, bounds, np.sort(idx))
     # Keep the most important buildings that fit (at least one, however heavy); none in too wide a tile.
@@ -117,7 +121,7 @@ def _node(
         (east & north, (mx, my, maxx, maxy)),
     ]
     children = [
-        _node(rest[mask], centroids, sizes, weights, budget, qb, key + str(q))
+        _node(rest[mask], centroids, sizes, weights, budget, qb, key + str(q), max_side)
         for q, (mask, qb) in enumerate(quadrants)
         if mask.any()
     ]
