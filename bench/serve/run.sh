@@ -18,6 +18,8 @@ WORK=$(mktemp -d /tmp/twin-bench.XXXXXX); chmod 755 "$WORK"
 trap 'kill $(cat $WORK/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 FOLDER=${1:-}
+# nginx resolves a relative root against its own prefix: always hand it an absolute path.
+[ -n "$FOLDER" ] && FOLDER=$(realpath "$FOLDER")
 if [ -z "$FOLDER" ]; then
   FOLDER=$WORK/build
   "$PY" -c "import sys; sys.path.insert(0, 'tests/server'); from buildfolder import make_build; make_build(__import__('pathlib').Path('$FOLDER'))"
