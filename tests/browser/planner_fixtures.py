@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from helpers import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 OSM = ROOT / "tests" / "fixtures" / "osm" / "hamburg_eimsbuettel_cut.geojson"
@@ -75,17 +74,9 @@ def write_scene(scenes_dir: Path) -> Path:
     return manifest
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def planner_server(tmp: Path) -> Iterator[PlannerServer]:
     """Serve a fresh data dir over ``tmp`` with uvicorn in a thread (real builder, one build job)."""
-    import uvicorn
-
     from server.app import create_app
     from server.cli import token_create
     from server.settings import Settings
@@ -100,17 +91,5 @@ def planner_server(tmp: Path) -> Iterator[PlannerServer]:
     )
     app = create_app(settings)
     token = token_create(settings, "planner", [SCENE_ID], "planner-page-test")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the scene server did not start")
-        time.sleep(0.05)
-    try:
-        yield PlannerServer(f"http://127.0.0.1:{port}", token, settings.data_dir)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve_in_thread(app) as base:
+        yield PlannerServer(base, token, settings.data_dir)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from helpers import serve_in_thread
 from shapely.geometry import shape
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,17 +109,9 @@ def write_manifest(folder: Path) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def build_and_serve(tmp: Path) -> Iterator[RealScene]:
     """Build the scene into ``tmp``, publish it into a fresh data dir and serve it (viewer at ``/``)."""
-    import uvicorn
-
     from server.app import create_app
     from server.cli import publish_folder
     from server.settings import Settings
@@ -138,22 +128,9 @@ def build_and_serve(tmp: Path) -> Iterator[RealScene]:
     for f in json.loads((build / "buildings.geojson").read_text(encoding="utf-8"))["features"]:
         point = shape(f["geometry"]).representative_point()
         buildings[f["properties"]["id"]] = {**f["properties"], "point": (point.x, point.y)}
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the scene server did not start")
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serve_in_thread(create_app(settings)) as base:
         import urllib.request
 
         with urllib.request.urlopen(f"{base}/api/scenes/{SCENE_ID}") as r:
             scene = json.load(r)
         yield RealScene(base, scene, buildings)
-    finally:
-        server.should_exit = True
-        thread.join(10)
