@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
@@ -11,6 +12,7 @@ from server.auth import AdminDep
 from server.deps import CtxDep
 from server.models import Problem, SceneIn, SceneRow, TokenIn, TokenOut
 from server.store import NAME_PATTERN
+from twin.errors import NotFound
 
 router = APIRouter(
     prefix="/api/admin",
@@ -56,6 +58,8 @@ def put_scene(
 
 @router.delete("/scenes/{scene}", status_code=204, summary="Forget a scene")
 def delete_scene(scene: Annotated[str, Path(pattern=NAME_PATTERN)], who: AdminDep, ctx: CtxDep) -> Response:
-    """Remove a scene from the database (its files stay on disk; unpublish first to hide it)."""
+    """Remove a scene from the database and from the public API (its files stay on disk)."""
     ctx.db.delete_scene(scene)
+    with contextlib.suppress(NotFound):  # a forgotten scene must not keep serving tiles
+        ctx.store.unpublish(scene)
     return Response(status_code=204)

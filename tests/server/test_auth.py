@@ -72,3 +72,11 @@ def test_admin_scene_registration(env: Env) -> None:
     r = env.client.put("/api/admin/scenes/demo2", headers=env.admin, json={"title": "Demo 2", "manifest": manifest})
     assert r.status_code == 200
     assert "demo2" in [s["id"] for s in env.client.get("/api/admin/scenes", headers=env.admin).json()]
+
+
+def test_forgetting_a_scene_takes_it_off_the_public_api(env: Env) -> None:
+    assert env.client.get("/tiles/demo/tileset.json").status_code == 200
+    assert env.client.delete("/api/admin/scenes/demo", headers=env.planner).status_code in (401, 403, 404)
+    assert env.client.delete("/api/admin/scenes/demo", headers=env.admin).status_code == 204
+    assert env.client.get("/tiles/demo/tileset.json").status_code == 404
+    assert env.client.get("/api/scenes/demo").status_code == 404
