@@ -9,11 +9,9 @@ and recorded in the database. Any failure removes the temp folder.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
-import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -55,28 +53,10 @@ def check_gltf(path: Path, fmt: str, max_inflated: int) -> None:
     Declared sizes (buffers, buffer views, meshopt-compressed views, accessor counts) are summed *before*
     anything is decoded, so a small file that would inflate to gigabytes is refused cheaply.
     """
-    data = path.read_bytes()
+    from twin.designs.load import gltf_json
+
+    doc = gltf_json(path, fmt)  # truncated or malformed files fail here, naming the file
     name = path.name
-    if fmt == "glb":
-        if len(data) < 20:
-            raise DesignError(f"{name}: truncated GLB (only {len(data)} bytes)")
-        _magic, version, length = struct.unpack_from("<4sII", data)
-        if version != 2:
-            raise DesignError(f"{name}: GLB version {version}, only glTF 2.0 is supported")
-        if length != len(data):
-            raise DesignError(f"{name}: truncated GLB: header says {length} bytes, file has {len(data)}")
-        json_len, kind = struct.unpack_from("<I4s", data, 12)
-        if kind != b"JSON" or 20 + json_len > len(data):
-            raise DesignError(f"{name}: GLB without a complete JSON chunk")
-        text = data[20 : 20 + json_len]
-    else:
-        text = data
-    try:
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DesignError(f"{name}: unreadable glTF JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise DesignError(f"{name}: the glTF JSON is not an object")
     for kind in ("buffers", "images"):
         for i, item in enumerate(_items(doc, kind)):
             uri = item.get("uri")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,20 +250,33 @@ def check_uri(uri: str, base: Path, label: str) -> Path | None:
 
 
 def gltf_json(path: Path, fmt: str) -> dict[str, Any]:
-    """The JSON part of a .gltf or .glb file (to check its references before trimesh follows them)."""
+    """The JSON part of a .gltf or .glb file (to check its references before trimesh follows them).
+
+    A GLB must be glTF 2.0, as long as its header says and start with a complete JSON chunk; anything else
+    is a :class:`DesignError` naming the file (the server's upload check uses this too).
+    """
     data = path.read_bytes()
+    name = path.name
+    if fmt == "glb":
+        if len(data) < 20:
+            raise DesignError(f"{name}: unreadable glTF: truncated GLB (only {len(data)} bytes)")
+        _magic, version, length = struct.unpack_from("<4sII", data)
+        if version != 2:
+            raise DesignError(f"{name}: unreadable glTF: GLB version {version}, only glTF 2.0 is supported")
+        if length != len(data):
+            raise DesignError(
+                f"{name}: unreadable glTF: truncated GLB: header says {length} bytes, file has {len(data)}"
+            )
+        json_len, kind = struct.unpack_from("<I4s", data, 12)
+        if kind != b"JSON" or 20 + json_len > len(data):
+            raise DesignError(f"{name}: unreadable glTF: GLB without a complete JSON chunk")
+        text = data[20 : 20 + json_len]
+    else:
+        text = data
     try:
-        if fmt == "glb":
-            if len(data) < 20:
-                raise ValueError("truncated GLB header")
-            length = int.from_bytes(data[12:16], "little")
-            if data[16:20] != b"JSON" or 20 + length > len(data):
-                raise ValueError("GLB without a JSON chunk")
-            doc = json.loads(data[20 : 20 + length])
-        else:
-            doc = json.loads(data)
+        doc = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DesignError(f"{path.name}: unreadable glTF: {exc}") from exc
+        raise DesignError(f"{name}: unreadable glTF JSON: {exc}") from exc
     if not isinstance(doc, dict):
-        raise DesignError(f"{path.name}: unreadable glTF: the JSON is not an object")
+        raise DesignError(f"{name}: unreadable glTF: the JSON is not an object")
     return doc
