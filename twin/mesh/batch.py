@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+from .extrude import wall_quads
 from .model import FLAT_ROOF_COLOR, WALL_COLOR, Mesh
 
 
@@ -48,23 +49,9 @@ def extrude_flat_batch(
     base_pt, top_pt = bases[owner_pt], tops[owner_pt]
 
     # Walls: four vertices per ring edge.
-    p, q = pts, pts[nxt]
-    d = q - p
-    length = np.hypot(d[:, 0], d[:, 1])
-    ok = length > 0
-    p, q, d, length = p[ok], q[ok], d[ok], length[ok]
-    wb, wt, wo = base_pt[ok], top_pt[ok], owner_pt[ok]
-    m = len(p)
-    wall_pos = np.empty((m, 4, 3))
-    wall_pos[:, 0, :2], wall_pos[:, 0, 2] = p, wb
-    wall_pos[:, 1, :2], wall_pos[:, 1, 2] = q, wb
-    wall_pos[:, 2, :2], wall_pos[:, 2, 2] = q, wt
-    wall_pos[:, 3, :2], wall_pos[:, 3, 2] = p, wt
-    wall_nrm = np.zeros((m, 3), np.float32)
-    wall_nrm[:, 0] = d[:, 1] / length
-    wall_nrm[:, 1] = -d[:, 0] / length
-    first = (np.arange(m, dtype=np.uint32) * 4)[:, None]
-    wall_tri = np.concatenate([first + np.array([0, 1, 2], np.uint32), first + np.array([0, 2, 3], np.uint32)])
+    wall_pos, wall_nrm, wall_tri, ok = wall_quads(pts, pts[nxt], base_pt, top_pt, top_pt)
+    wo = owner_pt[ok]
+    m = len(wo)
 
     # Caps: earcut per polygon over its (contiguous) rings.
     poly_first_ring = np.searchsorted(ring_poly, np.arange(len(polys)))
@@ -88,16 +75,16 @@ def extrude_flat_batch(
         # The floor closes the mesh but is never seen from outside (it lies on the ground): it reuses the
         # walls' bottom corners (vertex 0 of each wall quad is its ring point at the base) instead of
         # vertices of its own, which saves a sixth of a block's vertices. Its triangles wind downwards.
-        positions = np.concatenate([wall_pos.reshape(-1, 3), roof_pos])
-        normals = np.concatenate([np.repeat(wall_nrm, 4, axis=0), np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1))])
+        positions = np.concatenate([wall_pos, roof_pos])
+        normals = np.concatenate([wall_nrm, np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1))])
         floor = cap[:, ::-1].astype(np.uint32) * np.uint32(4)
         owner = np.concatenate([np.repeat(wo, 4), owner_pt]).astype(np.uint32)
     else:  # a zero-length edge has no wall quad to borrow from: the floor gets its own vertices
         floor_pos = np.column_stack([pts, base_pt])
-        positions = np.concatenate([wall_pos.reshape(-1, 3), roof_pos, floor_pos])
+        positions = np.concatenate([wall_pos, roof_pos, floor_pos])
         normals = np.concatenate(
             [
-                np.repeat(wall_nrm, 4, axis=0),
+                wall_nrm,
                 np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1)),
                 np.tile(np.array([0, 0, -1], np.float32), (k_pts, 1)),
             ]

@@ -11,36 +11,39 @@ from .roofs import RoofPlanes, clip_halfplane, densify_ring, roof_planes
 from .triangulate import polygon_rings, triangulate_rings
 
 
-def _walls(ring: np.ndarray, base: float, tops: np.ndarray) -> Mesh:
-    """Vertical quads along a ring, from ``base`` up to ``tops`` (k,) at each ring point.
+def wall_quads(
+    p: np.ndarray, q: np.ndarray, bottom: np.ndarray | float, top_p: np.ndarray, top_q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vertical quads over edges p → q, from ``bottom`` up to ``top_p`` / ``top_q`` at the edge's ends.
 
-    Exterior rings are counter-clockwise and holes clockwise, so ``(dy, -dx)`` always points away from the
-    building's material.
+    p, q : (n, 2) edge ends; bottom : scalar or (n,); top_p, top_q : (n,)
+    returns : positions (4m, 3), normals (4m, 3) float32, triangles (2m, 3) uint32 and the (n,) mask of
+        edges kept (zero-length edges have no wall). Exterior rings are counter-clockwise and holes
+        clockwise, so ``(dy, -dx)`` always points away from the building's material.
     """
-    p, q = ring, np.roll(ring, -1, axis=0)
-    tp, tq = tops, np.roll(tops, -1)
-    n = len(ring)
-    pos = np.empty((n, 4, 3))
-    pos[:, 0, :2], pos[:, 0, 2] = p, base
-    pos[:, 1, :2], pos[:, 1, 2] = q, base
-    pos[:, 2, :2], pos[:, 2, 2] = q, tq
-    pos[:, 3, :2], pos[:, 3, 2] = p, tp
     d = q - p
     length = np.hypot(d[:, 0], d[:, 1])
     keep = length > 0
-    normal = np.zeros((n, 3), np.float32)
-    normal[keep, 0] = d[keep, 1] / length[keep]
-    normal[keep, 1] = -d[keep, 0] / length[keep]
-    pos, normal = pos[keep], normal[keep]
-    m = len(pos)
-    base_idx = (np.arange(m, dtype=np.uint32) * 4)[:, None]
-    tris = np.concatenate([base_idx + np.array([0, 1, 2], np.uint32), base_idx + np.array([0, 2, 3], np.uint32)])
-    return Mesh(
-        pos.reshape(-1, 3),
-        np.repeat(normal, 4, axis=0),
-        tris,
-        np.tile(np.array(WALL_COLOR, np.uint8), (m * 4, 1)),
-    )
+    p, q, d, length = p[keep], q[keep], d[keep], length[keep]
+    bottom = np.broadcast_to(bottom, keep.shape)[keep]
+    m = len(p)
+    pos = np.empty((m, 4, 3))
+    pos[:, 0, :2], pos[:, 0, 2] = p, bottom
+    pos[:, 1, :2], pos[:, 1, 2] = q, bottom
+    pos[:, 2, :2], pos[:, 2, 2] = q, top_q[keep]
+    pos[:, 3, :2], pos[:, 3, 2] = p, top_p[keep]
+    normal = np.zeros((m, 3), np.float32)
+    normal[:, 0] = d[:, 1] / length
+    normal[:, 1] = -d[:, 0] / length
+    first = (np.arange(m, dtype=np.uint32) * 4)[:, None]
+    tris = np.concatenate([first + np.array([0, 1, 2], np.uint32), first + np.array([0, 2, 3], np.uint32)])
+    return pos.reshape(-1, 3), np.repeat(normal, 4, axis=0), tris, keep
+
+
+def _walls(ring: np.ndarray, base: float, tops: np.ndarray) -> Mesh:
+    """Vertical quads along a ring, from ``base`` up to ``tops`` (k,) at each ring point."""
+    pos, normals, tris, _ = wall_quads(ring, np.roll(ring, -1, axis=0), base, tops, np.roll(tops, -1))
+    return Mesh(pos, normals, tris, np.tile(np.array(WALL_COLOR, np.uint8), (len(pos), 1)))
 
 
 def _cap(rings: list[np.ndarray], z: np.ndarray | float, up: bool, color: tuple[int, int, int]) -> Mesh:
