@@ -5,7 +5,7 @@ Everything is served from one origin by a tiny threaded ``http.server``:
 written by ``twin_tileset.write_scene`` into a temporary folder. The viewer is built with
 ``npm run build`` when viewer/dist is missing or older than viewer/src.
 
-``real_scene`` is the builder's real output (quantized, meshopt-compressed, with a design variant)
+``real_scene`` is the builder's real output (Draco-compressed, with a design variant)
 published into the scene server and served by it (``real_scene.py``).
 """
 

@@ -4,7 +4,7 @@ uvicorn on a free port, viewer included.
 
 The scene is the OSM fixture ``osm/hamburg_eimsbuettel_cut.geojson`` (153 buildings plus the Hamburg-Haus)
 and one variant that puts the glTF house ``designs/pmndrs_house-5.glb`` onto the plot of "Kita Sillem"
-(way/33200551), which it replaces. Both tilesets are quantized and meshopt-compressed like the demo.
+(way/33200551), which it replaces. Both tilesets are Draco-compressed like the demo.
 """
 
 from __future__ import annotations

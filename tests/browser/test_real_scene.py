@@ -1,5 +1,5 @@
 """The viewer (3d-tiles-renderer in headless Chromium) on the builder's real output, served by the scene
-server: quantized + meshopt-compressed tiles load and draw, the camera frames the scene, a click on a real
+server: Draco-compressed tiles load and draw, the camera frames the scene, a click on a real
 building shows its attributes, the design variant replaces a building, and in VR (IWER Quest 3) the
 table-top and street level draw within the per-eye budget.
 

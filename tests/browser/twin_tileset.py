@@ -5,7 +5,7 @@ module writes the same layout by hand: ``tileset.json`` with the ENU->ECEF root 
 scene origin, content-addressed ``blobs/<hash>.glb`` shared by the variants, ``variants/<id>/
 tileset.json`` and ``scene.json`` (docs/architecture.md). Each glb has box buildings with
 ``_FEATURE_ID_0``, EXT_mesh_features and an EXT_structural_metadata property table of class
-``building``. Unlike the builder it does not quantize or meshopt-compress (no encoder here).
+``building``. Unlike the builder it does not compress (no encoder here).
 """
 
 from __future__ import annotations

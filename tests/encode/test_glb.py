@@ -12,11 +12,12 @@ from glb_boxes import ROOF_SRGB, WALL_SRGB, box_tile
 
 from twin.encode import MeshBatch, building_table, encode_glb, read_glb, to_gltf_axes
 from twin.encode.glb import (
-    MAX_PALETTE,
-    buffer_view_bytes,
+    POSITION_STEP,
     from_gltf_axes,
+    position_bits,
     quantize_positions,
     read_accessor,
+    read_primitive,
     read_property_table,
 )
 from twin.errors import InvalidGeometry, StoreError
@@ -27,14 +28,22 @@ def _decoded(glb: bytes) -> dict[str, Any]:
     """Positions (Z-up metres), normals, feature ids and triangles read back from a glb."""
     gltf, binary = read_glb(glb)
     node = gltf["nodes"][0]
-    prims = gltf["meshes"][0]["primitives"]
-    attrs = prims[0]["attributes"]
-    q = read_accessor(gltf, binary, attrs["POSITION"]).astype(np.float64)
-    positions = from_gltf_axes(q * np.array(node["scale"]) + np.array(node["translation"]))
-    normals = from_gltf_axes(read_accessor(gltf, binary, attrs["NORMAL"]) / 127.0)
-    fids = read_accessor(gltf, binary, attrs["_FEATURE_ID_0"]).astype(np.int64)
-    tris = [read_accessor(gltf, binary, p["indices"]).reshape(-1, 3) for p in prims]
-    return {"gltf": gltf, "binary": binary, "positions": positions, "normals": normals, "fids": fids, "tris": tris}
+    (prim,) = gltf["meshes"][0]["primitives"]
+    arrays = read_primitive(gltf, binary, prim)
+    q = arrays["POSITION"].astype(np.float64)
+    positions = from_gltf_axes(q * np.array(node.get("scale", [1, 1, 1])) + np.array(node["translation"]))
+    normals = arrays["NORMAL"].astype(np.float64)
+    normals = from_gltf_axes(normals / 127.0 if arrays["NORMAL"].dtype == np.int8 else normals)
+    fids = arrays["_FEATURE_ID_0"].astype(np.int64)
+    return {
+        "gltf": gltf,
+        "binary": binary,
+        "positions": positions,
+        "normals": normals,
+        "fids": fids,
+        "tris": arrays["indices"],
+        "arrays": arrays,
+    }
 
 
 def _canonical(triangles: np.ndarray, keys: np.ndarray) -> set[tuple[Any, ...]]:
@@ -51,23 +60,38 @@ def _canonical(triangles: np.ndarray, keys: np.ndarray) -> set[tuple[Any, ...]]:
 def test_round_trip_geometry_within_quantization(compress: bool) -> None:
     batch, table = box_tile(5, extent=120.0)
     out = _decoded(encode_glb(batch, table, compress=compress))
-    scale = out["gltf"]["nodes"][0]["scale"][0]
-    assert len(out["positions"]) == len(batch.positions)  # every vertex used, none added
+    # Uncompressed: 16-bit steps over the tile. Draco: steps of at most POSITION_STEP.
+    step = POSITION_STEP if compress else out["gltf"]["nodes"][0]["scale"][0]
+    if not compress:
+        assert len(out["positions"]) == len(batch.positions)  # every vertex used, none added
 
-    # Match each decoded vertex to the original with the same position and normal (boxes repeat corners).
+    # Match each decoded vertex to the original with the same position and normal (boxes repeat corners;
+    # Draco may share or split vertices, so the match is many-to-one but must cover every original).
     src = np.hstack([batch.positions, batch.normals])
     dst = np.hstack([out["positions"], out["normals"]])
     match = np.argmin(np.linalg.norm(dst[:, None, :] - src[None, :, :], axis=2), axis=1)
-    assert len(set(match.tolist())) == len(batch.positions)
     error = np.abs(out["positions"] - batch.positions[match])
-    assert error.max() <= scale / 2 * 1.001
+    assert error.max() <= step / 2 * 1.001
     assert np.abs(out["normals"] - batch.normals[match]).max() < 0.02
     np.testing.assert_array_equal(out["fids"], batch.feature_ids[match])
 
-    decoded_tris = np.concatenate(out["tris"])
-    assert _canonical(match[decoded_tris], np.arange(len(match))[:, None]) == _canonical(
-        batch.indices, np.arange(len(match))[:, None]
-    )
+    # The same triangles with the same winding, none lost or added.
+    decoded = _canonical(match[out["tris"]], np.arange(len(batch.positions))[:, None])
+    original = _canonical(batch.indices, np.arange(len(batch.positions))[:, None])
+    assert decoded == original
+    assert len(out["tris"]) == len(batch.indices)
+
+
+def test_draco_precision_does_not_depend_on_the_tile_size() -> None:
+    assert position_bits(120.0) == 14  # 120 m in 1 cm steps: 12,000 steps < 2^14
+    assert position_bits(1000.0) == 17
+    assert position_bits(4000.0) == 19
+    batch, table = box_tile(50, extent=3000.0)
+    out = _decoded(encode_glb(batch, table))
+    src = np.hstack([batch.positions, batch.normals])
+    dst = np.hstack([out["positions"], out["normals"]])
+    match = np.argmin(np.linalg.norm(dst[:, None, :] - src[None, :, :], axis=2), axis=1)
+    assert np.abs(out["positions"] - batch.positions[match]).max() <= POSITION_STEP / 2 * 1.001
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -126,43 +150,31 @@ def test_extension_json_validates_against_schemas() -> None:
     assert any("propertyTables/0/count" in e for e in errors), errors
 
 
-def test_palette_materials_split_roofs_from_walls() -> None:
+@pytest.mark.parametrize("compress", [True, False])
+def test_colours_are_linear_vertex_colours_on_a_white_material(compress: bool) -> None:
     batch, table = box_tile(3)
-    out = _decoded(encode_glb(batch, table))
+    out = _decoded(encode_glb(batch, table, compress=compress))
     gltf = out["gltf"]
-    assert "COLOR_0" not in gltf["meshes"][0]["primitives"][0]["attributes"]
-    colours = [m["pbrMetallicRoughness"]["baseColorFactor"] for m in gltf["materials"]]
-    assert len(colours) == 2
-    for prim, tris in zip(gltf["meshes"][0]["primitives"], out["tris"], strict=True):
-        up = out["normals"][tris.reshape(-1), 2] > 0.5
-        assert up.all() or not up.any()  # roofs and walls never share a primitive
-        srgb = np.array(ROOF_SRGB if up.all() else WALL_SRGB) / 255
-        linear = ((srgb + 0.055) / 1.055) ** 2.4
-        np.testing.assert_allclose(colours[prim["material"]], [*linear, 1.0], atol=1e-6)
-        assert prim["extensions"]["EXT_mesh_features"]["featureIds"][0]["featureCount"] == 3
-
-
-@pytest.mark.parametrize("case", ["gradient", "too many"])
-def test_vertex_colours_when_a_palette_does_not_fit(case: str) -> None:
-    batch, table = box_tile(2)
-    if case == "gradient":  # corners of one triangle differ: a material per triangle cannot show that
-        colors = np.repeat(np.arange(48, dtype=np.uint8)[:, None], 3, axis=1)
-    else:  # one colour per face, 12 faces > MAX_PALETTE
-        colors = np.repeat(np.arange(12, dtype=np.uint8) * 20, 4)[:, None].repeat(3, axis=1)
-        assert MAX_PALETTE < 12
-    glb = encode_glb(MeshBatch(batch.positions, batch.normals, batch.indices, batch.feature_ids, colors), table)
-    gltf, binary = read_glb(glb)
-    (prim,) = gltf["meshes"][0]["primitives"]
     assert gltf["materials"][0]["pbrMetallicRoughness"]["baseColorFactor"] == [1.0, 1.0, 1.0, 1.0]
-    decoded = read_accessor(gltf, binary, prim["attributes"]["COLOR_0"])
-    assert decoded.shape == (48, 3)
-    # Stored linear: sRGB 220 -> 183, and the set of colours survives the vertex reordering.
-    lut = np.round((((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4) * 255)
-    lut[:11] = np.round(np.arange(11) / 255 / 12.92 * 255)
-    assert sorted(map(tuple, decoded.tolist())) == sorted(map(tuple, lut[colors].astype(int).tolist()))
+    decoded = out["arrays"]["COLOR_0"]
+    assert decoded.dtype == np.uint8 and decoded.shape == (len(out["positions"]), 3)
+    # Stored linear: roofs and walls keep their sRGB colours through the conversion.
+    up = out["normals"][:, 2] > 0.5
+    for mask, srgb in ((up, ROOF_SRGB), (~up, WALL_SRGB)):
+        linear = np.round((((np.array(srgb) / 255 + 0.055) / 1.055) ** 2.4) * 255)
+        np.testing.assert_array_equal(decoded[mask], np.broadcast_to(linear, decoded[mask].shape))
+    prim = gltf["meshes"][0]["primitives"][0]
+    assert prim["extensions"]["EXT_mesh_features"]["featureIds"][0]["featureCount"] == 3
 
 
-def test_glb_container_and_meshopt_layout() -> None:
+def test_no_colours_give_a_grey_material() -> None:
+    batch, table = box_tile(2, colors=False)
+    gltf, _ = read_glb(encode_glb(batch, table))
+    assert "COLOR_0" not in gltf["meshes"][0]["primitives"][0]["attributes"]
+    assert gltf["materials"][0]["pbrMetallicRoughness"]["baseColorFactor"] == [0.6, 0.6, 0.6, 1.0]
+
+
+def test_glb_container_and_draco_layout() -> None:
     batch, table = box_tile(3)
     glb = encode_glb(batch, table)
     magic, version, length = struct.unpack_from("<III", glb)
@@ -171,22 +183,24 @@ def test_glb_container_and_meshopt_layout() -> None:
     assert json_length % 4 == 0 and len(glb) % 4 == 0
     gltf, binary = read_glb(glb)
     assert gltf["asset"] == {"version": "2.0", "generator": "urban-twin"}
-    assert set(gltf["extensionsRequired"]) == {"KHR_mesh_quantization", "EXT_meshopt_compression"}
-    fallback = gltf["buffers"][1]
-    assert "uri" not in fallback and fallback["extensions"]["EXT_meshopt_compression"] == {"fallback": True}
-    for view in gltf["bufferViews"]:
-        ext = view.get("extensions", {}).get("EXT_meshopt_compression")
-        if ext is None:
-            assert view["buffer"] == 0
-            continue
-        assert view["buffer"] == 1 and ext["buffer"] == 0
-        assert view.get("byteOffset", 0) + view["byteLength"] <= fallback["byteLength"]
-        assert view["byteLength"] == ext["byteStride"] * ext["count"]
-        assert ext.get("byteOffset", 0) % 4 == 0
-        header = binary[ext.get("byteOffset", 0)]
-        # EXT_meshopt_compression accepts vertex codec version 0 and index codec version 1 only.
-        assert header == {"ATTRIBUTES": 0xA0, "TRIANGLES": 0xE1}[ext["mode"]]
-        assert len(buffer_view_bytes(gltf, binary, gltf["bufferViews"].index(view))) == view["byteLength"]
+    assert gltf["extensionsRequired"] == ["KHR_draco_mesh_compression"]
+    assert len(gltf["buffers"]) == 1 and "uri" not in gltf["buffers"][0]
+    (prim,) = gltf["meshes"][0]["primitives"]
+    draco = prim["extensions"]["KHR_draco_mesh_compression"]
+    assert set(draco["attributes"]) == set(prim["attributes"]) == {"POSITION", "NORMAL", "_FEATURE_ID_0", "COLOR_0"}
+    assert len(set(draco["attributes"].values())) == 4
+    stream = gltf["bufferViews"][draco["bufferView"]]
+    assert binary[stream.get("byteOffset", 0) : stream.get("byteOffset", 0) + 5] == b"DRACO"
+    for index in [*prim["attributes"].values(), prim["indices"]]:
+        assert "bufferView" not in gltf["accessors"][index]  # Draco's: the decoder fills them
+    arrays = read_primitive(gltf, binary, prim)
+    pos = gltf["accessors"][prim["attributes"]["POSITION"]]
+    np.testing.assert_array_equal(pos["min"], arrays["POSITION"].min(axis=0))
+    np.testing.assert_array_equal(pos["max"], arrays["POSITION"].max(axis=0))
+    assert pos["count"] == len(arrays["POSITION"])
+    assert gltf["accessors"][prim["indices"]]["count"] == arrays["indices"].size
+    with pytest.raises(StoreError, match="no bufferView"):
+        read_accessor(gltf, binary, prim["attributes"]["POSITION"])
 
 
 def test_axes_conversion_and_quantization_precision() -> None:
@@ -235,14 +249,13 @@ def test_read_glb_rejects_other_bytes() -> None:
 
 
 def test_size_budget_for_a_thousand_boxes() -> None:
-    # Regression guard for the measured size: about 163 bytes per 24-vertex box with a full metadata row
-    # (source, roof_shape and usage as per-tile enums; 178 with them as strings). Fails if a change makes
-    # tiles noticeably bigger.
+    # Regression guard for the measured size: about 72 bytes per 24-vertex box with a full metadata row
+    # (source, roof_shape and usage as per-tile enums). Fails if a change makes tiles noticeably bigger.
     batch, table = box_tile(1000)
     compressed = len(encode_glb(batch, table))
     plain = len(encode_glb(batch, table, compress=False))
-    assert compressed / 1000 < 170
-    assert compressed < 0.4 * plain
+    assert compressed / 1000 < 80
+    assert compressed < 0.25 * plain
 
 
 def test_single_row_table_and_unicode_strings() -> None:

@@ -50,7 +50,7 @@ def test_real_build_publish_and_serve(tmp_path: Path) -> None:
     assert uri is not None
     glb = client.get(f"/tiles/demo/{uri}")
     assert glb.status_code == 200 and glb.headers["content-type"] == "model/gltf-binary"
-    assert glb.content[:4] == b"glTF"  # meshopt-compressed: trimesh cannot decode it, the viewer does
+    assert glb.content[:4] == b"glTF"  # Draco-compressed: trimesh cannot decode it, the viewer does
     assert client.get(scene["variants"][0]["tileset_url"]).status_code == 200
     feats = client.get("/api/scenes/demo/buildings", params={"bbox": "9.9,53.5,10.0,53.6"}).json()["features"]
     assert len(feats) >= 10

@@ -1,6 +1,6 @@
 """The glb content of a placed design, for one tile of a variant tileset.
 
-Unlike city tiles (:mod:`twin.encode.glb`: one grey material, quantized), a design keeps what the planner
+Unlike city tiles (:mod:`twin.encode.glb`: one material, Draco-compressed), a design keeps what the planner
 drew: one primitive per material with its colours and textures, float positions (a few thousand vertices;
 textured designs need exact UVs more than small files). Every design part (IFC product, glTF mesh) is one
 feature of the ``building`` class (EXT_mesh_features + EXT_structural_metadata, docs/architecture.md), so the

@@ -1,45 +1,48 @@
-"""One tile's buildings as a binary glTF (glb): quantized, meshopt-compressed, with per-building metadata.
+"""One tile's buildings as a binary glTF (glb): Draco-compressed geometry with per-building metadata.
 
 Layout of what :func:`encode_glb` writes (one node, one mesh, one primitive, one material):
 
-- ``POSITION``: SHORT VEC3, not normalized, 8-byte stride (KHR_mesh_quantization). The node's uniform
-  ``scale`` and ``translation`` turn the integers back into metres, so the decoded tile is in the tile's
-  frame. The step is the largest bounding-box side / 65534: 1.5 mm for a 100 m tile, 7.6 mm for 500 m,
-  and the error is at most half a step.
-- ``NORMAL``: BYTE normalized VEC3, 4-byte stride; compressed with meshopt's octahedral filter (8 bits).
-- ``_FEATURE_ID_0``: UNSIGNED_SHORT (FLOAT above 65535 features; glTF has no 32-bit integer attributes),
-  4-byte stride because every vertex attribute element must start on a 4-byte boundary.
-- ``COLOR_0`` (optional): UNSIGNED_BYTE normalized VEC3, 4-byte stride, linear as glTF requires (the
-  batch gives sRGB; one lookup table converts).
-- indices: UNSIGNED_SHORT below 65536 vertices, else UNSIGNED_INT; triangle and vertex order optimised by
-  meshopt for the GPU's caches and for compression.
+- Geometry in KHR_draco_mesh_compression (``compress=True``, the default): ``POSITION`` (FLOAT VEC3,
+  metres relative to the node's ``translation``, the tile centre), ``NORMAL`` (FLOAT VEC3),
+  ``_FEATURE_ID_0`` (UNSIGNED_SHORT; FLOAT above 65536 rows) and optionally ``COLOR_0`` (UNSIGNED_BYTE
+  normalized VEC3, linear as glTF requires) in one Draco stream per primitive. Draco quantises positions to
+  :data:`POSITION_STEP` (1 cm steps, so every vertex is within 5 mm, whatever the tile's size) and normals
+  to 8-bit octahedral codes, and predicts each vertex from its neighbours along the mesh.
+- Uncompressed (``compress=False``, for debugging and for tools without a Draco decoder): ``POSITION``
+  SHORT VEC3 with the node's uniform ``scale`` (KHR_mesh_quantization: steps of the largest side / 65534),
+  ``NORMAL`` BYTE normalized VEC3, ``_FEATURE_ID_0`` and ``COLOR_0`` as above, every attribute on a
+  4-byte stride, indices UNSIGNED_SHORT or UNSIGNED_INT.
 - ``EXT_mesh_features`` on the primitive (feature ID attribute 0 -> property table 0) and
-  ``EXT_structural_metadata`` at glTF level (:mod:`twin.encode.metadata`).
+  ``EXT_structural_metadata`` at glTF level (:mod:`twin.encode.metadata`); the table's columns are plain
+  bufferViews in the binary chunk.
 
-With ``compress=True`` every bufferView is stored with EXT_meshopt_compression in the GLB binary chunk
-(buffer 0). The views themselves point into buffer 1, a placeholder without data marked
-``fallback: true``, so the extension is required: every client we target (three.js with MeshoptDecoder,
-CesiumJS, cesium-native) decodes it.
+Colours (walls vs roofs) are vertex colours on a white material: in a Draco stream they cost about 6 bytes
+per box building, while a primitive per colour (two Draco streams) cost 14.
+
+Why Draco and not meshopt (measured on a 395-building tile of the 100k benchmark, ``bench/README.md``):
+meshopt's vertex codec stores byte deltas between consecutive vertices and is meant to be followed by
+gzip; with KHR_mesh_quantization it took 136 bytes per box building for positions (92: 20 vertices at
+4.6 bytes), normals, feature ids and indices. Draco shares the corners that walls and roofs have in
+common, predicts positions by parallelograms and entropy-codes the rest: 52 bytes for the same, colours
+included. Every client we target decodes it (three.js with DRACOLoader, CesiumJS, cesium-native).
 
 twin is Z-up; glTF is Y-up. :func:`to_gltf_axes` is the only place that converts.
 
 Measured (1000 synthetic box buildings of 24 vertices / 12 triangles with a full metadata row,
-``tests/encode/glb_boxes.py``): 178 bytes per building compressed (532 uncompressed; 35 after gzip, 26
-after brotli). Of the 178, positions take about 86, normals 22, indices 12, feature ids 6, metadata 48
-(UTF-8 text does not shrink under meshopt; numbers and offsets do) and JSON 6. Without floor faces (20
-vertices / 10 triangles) 161 bytes. Real LoD1/LoD2 OSM buildings of the Hamburg scene (about 55 vertices
-and 30 triangles each) come to about 400 bytes, mostly positions (about 4 bytes per vertex).
+``tests/encode/glb_boxes.py``): 72 bytes per building with Draco, 602 uncompressed; most of what is not
+geometry is metadata (ids, addresses and names are UTF-8 text).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-import meshopt
+import DracoPy
 import numpy as np
 
 from twin.encode.metadata import PropertyTable, decode_property_table, encode_property_table
@@ -58,17 +61,21 @@ _COMPONENT_DTYPES: dict[int, np.dtype[Any]] = {
     _UNSIGNED_INT: np.dtype("<u4"),
     _FLOAT: np.dtype("<f4"),
 }
-_TYPE_SIZES = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
+_TYPE_SIZES = {"SCALAR": 1, "VEC3": 3}
 
 _GLB_MAGIC, _CHUNK_JSON, _CHUNK_BIN = 0x46546C67, 0x4E4F534A, 0x004E4942
 
-#: Largest quantized coordinate: positions span [-Q, Q] along the longest bounding-box side.
+#: Largest quantized coordinate of the uncompressed layout: positions span [-Q, Q] along the longest side.
 _Q = 32767
 
-#: Most materials a tile gets from vertex colours before it keeps them as a COLOR_0 attribute instead.
-MAX_PALETTE = 8
-
-_UNUSED = np.iinfo(np.uint32).max  # meshopt's remap value for a vertex no triangle uses
+#: Draco's position step (metres): every vertex lands within half of it of where the mesher put it.
+POSITION_STEP = 0.01
+#: Draco's octahedral normal precision in bits (about 1° between neighbouring codes).
+NORMAL_BITS = 8
+#: Draco compression level 0–10; 10 is the slowest and smallest (about 11 ms for a 400-building tile).
+DRACO_LEVEL = 10
+#: Draco attribute types (draco::GeometryAttribute::Type) and the glTF attribute each one carries here.
+_DRACO_ATTRIBUTES = {0: "POSITION", 1: "NORMAL", 2: "COLOR_0", 4: "_FEATURE_ID_0"}
 
 #: Default material colour (linear RGB): light grey, used when the batch has no vertex colours.
 _DEFAULT_COLOR = (0.6, 0.6, 0.6, 1.0)
@@ -167,58 +174,20 @@ def quantize_positions(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, f
 
 
 class _Buffers:
-    """Collects bufferViews: raw into one buffer, or meshopt-compressed with a data-less fallback buffer."""
+    """Collects bufferViews in the glb's one buffer (the binary chunk), each aligned to 8 bytes so FLOAT64
+    and INT64 property columns are aligned (EXT_structural_metadata's note)."""
 
-    def __init__(self, compress: bool) -> None:
-        self.compress = compress
+    def __init__(self) -> None:
         self.views: list[dict[str, Any]] = []
-        self.data = bytearray()  # the GLB binary chunk (compressed streams when compress)
-        self.fallback_length = 0  # size of the uncompressed layout (buffer 1) when compress
+        self.data = bytearray()
 
-    @staticmethod
-    def _align(offset: int, alignment: int) -> int:
-        return (offset + alignment - 1) // alignment * alignment
-
-    def add(
-        self,
-        raw: bytes,
-        *,
-        stride: int | None = None,
-        target: int | None = None,
-        mode: str | None = None,
-        filter: str | None = None,
-        encoded: bytes | None = None,
-        count: int = 0,
-    ) -> int:
-        """Store one bufferView and return its index.
-
-        raw : the bytes a reader sees after decoding (the view's contents)
-        stride : byteStride for vertex attributes (also the meshopt element size)
-        mode, count, encoded : meshopt mode, element count and the compressed stream; ``None`` keeps the
-            view uncompressed (in buffer 0) even when compressing
-        """
-        view: dict[str, Any] = {}
-        if self.compress and mode is not None and encoded is not None:
-            # Views are aligned to 8 so FLOAT64/INT64 property columns are aligned (metadata spec note).
-            offset = self._align(self.fallback_length, 8)
-            self.fallback_length = offset + len(raw)
-            start = self._align(len(self.data), 4)
-            self.data.extend(b"\0" * (start - len(self.data)) + encoded)
-            ext: dict[str, Any] = {"buffer": 0, "byteLength": len(encoded), "mode": mode, "count": count}
-            if start:
-                ext["byteOffset"] = start
-            ext["byteStride"] = len(raw) // count
-            if filter is not None:
-                ext["filter"] = filter
-            view = {"buffer": 1, "byteLength": len(raw), "extensions": {"EXT_meshopt_compression": ext}}
-            if offset:
-                view["byteOffset"] = offset
-        else:
-            start = self._align(len(self.data), 8)
-            self.data.extend(b"\0" * (start - len(self.data)) + raw)
-            view = {"buffer": 0, "byteLength": len(raw)}
-            if start:
-                view["byteOffset"] = start
+    def add(self, raw: bytes, *, stride: int | None = None, target: int | None = None) -> int:
+        """Store one bufferView and return its index (``stride``: byteStride of a vertex attribute)."""
+        start = (len(self.data) + 7) // 8 * 8
+        self.data.extend(b"\0" * (start - len(self.data)) + raw)
+        view: dict[str, Any] = {"buffer": 0, "byteLength": len(raw)}
+        if start:
+            view["byteOffset"] = start
         if stride is not None:
             view["byteStride"] = stride
         if target is not None:
@@ -226,46 +195,18 @@ class _Buffers:
         self.views.append(view)
         return len(self.views) - 1
 
-    def add_attribute(self, rows: np.ndarray, filter: str | None = None, encode_rows: np.ndarray | None = None) -> int:
-        """A vertex attribute view from (n, stride) rows; ``encode_rows`` is what meshopt sees before its filter."""
-        rows = np.ascontiguousarray(rows)
-        stride = rows.nbytes // len(rows)
-        encoded = None
-        if self.compress:
-            source = rows if encode_rows is None else np.ascontiguousarray(encode_rows)
-            encoded = meshopt.encode_gltf_buffer(source, "ATTRIBUTES", version=0)
-        return self.add(
-            rows.tobytes(),
-            stride=stride,
-            target=_ARRAY_BUFFER,
-            mode="ATTRIBUTES",
-            filter=filter,
-            encoded=encoded,
-            count=len(rows),
-        )
-
     def add_table_view(self, data: bytes, component_size: int) -> int:
-        """A property table column. Compressed as 4-byte rows only where its length is already a multiple of
-        4 (no padding, so the view's length stays exact) and meshopt saves at least a tenth: numbers and
-        string offsets shrink to a third, UTF-8 text does not shrink at all."""
-        if self.compress and len(data) % 4 == 0:
-            rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, 4)
-            encoded = meshopt.encode_gltf_buffer(rows, "ATTRIBUTES", version=0)
-            if len(encoded) <= 0.9 * len(data):
-                return self.add(data, mode="ATTRIBUTES", encoded=encoded, count=len(rows))
+        """A property table column (the metadata encoder's callback; every view is 8-byte aligned)."""
         return self.add(data)
 
+    def add_attribute(self, rows: np.ndarray) -> int:
+        """A vertex attribute view from (n, k) rows whose byte width is a multiple of 4."""
+        rows = np.ascontiguousarray(rows)
+        return self.add(rows.tobytes(), stride=rows.nbytes // len(rows), target=_ARRAY_BUFFER)
+
     def buffers(self) -> list[dict[str, Any]]:
-        """The glTF ``buffers`` array: the GLB chunk, then the fallback placeholder when compressing."""
-        out: list[dict[str, Any]] = [{"byteLength": self._align(len(self.data), 4)}]
-        if self.compress:
-            out.append(
-                {
-                    "byteLength": max(self.fallback_length, 1),
-                    "extensions": {"EXT_meshopt_compression": {"fallback": True}},
-                }
-            )
-        return out
+        """The glTF ``buffers`` array: the GLB binary chunk."""
+        return [{"byteLength": (len(self.data) + 3) // 4 * 4}]
 
 
 def _padded(rows: np.ndarray, width: int) -> np.ndarray:
@@ -275,163 +216,171 @@ def _padded(rows: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _triangle_order(indices: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Triangle and vertex order for the GPU caches and for compression, keeping each group contiguous.
+class _Accessors:
+    """The glTF ``accessors`` array being built."""
 
-    indices : (m, 3) uint32; groups : (m,) palette index of each triangle
-    Returns the renumbered (m, 3) indices sorted by group, ``old_of_new`` ((unique,) old vertex of each new
-    vertex) and ``unique``, the number of vertices used.
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, component: int, type_: str, count: int, view: int | None = None, **extra: Any) -> int:
+        acc: dict[str, Any] = {"componentType": component, "count": count, "type": type_, **extra}
+        if view is not None:
+            acc["bufferView"] = view
+        self.items.append(acc)
+        return len(self.items) - 1
+
+
+class _Geometry(NamedTuple):
+    """A checked batch in glTF axes: what a primitive encoder needs (``rows``: the property table's)."""
+
+    positions: np.ndarray
+    normals: np.ndarray
+    indices: np.ndarray
+    fids: np.ndarray
+    colors: np.ndarray | None
+    rows: int
+
+
+def _feature_id_rows(fids: np.ndarray, rows: int) -> tuple[np.ndarray, int]:
+    """Feature ids as stored and their component type: UNSIGNED_SHORT up to 65536 rows, FLOAT above
+    (glTF has no 32-bit integer vertex attributes; float32 holds integers exactly up to 2^24)."""
+    if rows <= 65536:
+        return fids.astype(np.uint16)[:, None], _UNSIGNED_SHORT
+    return fids.astype(np.float32)[:, None], _FLOAT
+
+
+def _raw_primitive(
+    t: _Geometry, buffers: _Buffers, accessors: _Accessors
+) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Uncompressed primitive (KHR_mesh_quantization positions), its node and its number of features."""
+    positions, normals, indices, fids, colors, rows = t
+    q, centre, scale = quantize_positions(positions)
+    attributes = {
+        "POSITION": accessors.add(
+            _SHORT,
+            "VEC3",
+            len(q),
+            buffers.add_attribute(_padded(q, 4)),
+            min=q.min(axis=0).tolist(),
+            max=q.max(axis=0).tolist(),
+        ),
+        "NORMAL": accessors.add(
+            _BYTE,
+            "VEC3",
+            len(q),
+            buffers.add_attribute(_padded(np.round(normals * 127).astype(np.int8), 4)),
+            normalized=True,
+        ),
+    }
+    fid_rows, fid_component = _feature_id_rows(fids, rows)
+    if fid_component == _UNSIGNED_SHORT:
+        fid_rows = _padded(fid_rows, 2)
+    attributes["_FEATURE_ID_0"] = accessors.add(fid_component, "SCALAR", len(q), buffers.add_attribute(fid_rows))
+    if colors is not None:
+        view = buffers.add_attribute(_padded(colors, 4))
+        attributes["COLOR_0"] = accessors.add(_UNSIGNED_BYTE, "VEC3", len(q), view, normalized=True)
+    component = _UNSIGNED_SHORT if len(q) <= 65536 else _UNSIGNED_INT
+    flat = indices.reshape(-1).astype(_COMPONENT_DTYPES[component])
+    view = buffers.add(flat.tobytes(), target=_ELEMENT_ARRAY_BUFFER)
+    primitive = {"attributes": attributes, "indices": accessors.add(component, "SCALAR", len(flat), view)}
+    used = np.unique(fids[np.unique(indices)])
+    return primitive, {"mesh": 0, "translation": centre.tolist(), "scale": [scale] * 3}, len(used)
+
+
+def position_bits(extent: float, step: float = POSITION_STEP) -> int:
+    """Draco quantisation bits so ``extent`` metres are cut into steps of at most ``step``."""
+    return min(30, max(1, math.ceil(math.log2(extent / step + 1))))
+
+
+def _draco_primitive(
+    t: _Geometry, buffers: _Buffers, accessors: _Accessors
+) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """KHR_draco_mesh_compression primitive, its node and its number of features.
+
+    The stream is decoded once after encoding: Draco chooses the vertex count (it shares corners and splits
+    others) and the attributes' unique ids, and the accessors must state both, plus the decoded
+    positions' bounds.
     """
-    parts = []
-    for g in np.unique(groups):
-        tris = indices[groups == g].reshape(-1)
-        # reorder_mesh optimises the triangle order for the vertex cache and renumbers the vertices; undo
-        # the renumbering so the groups can be concatenated, then renumber once for all groups together.
-        local, remap, _ = meshopt.reorder_mesh(tris, True, False)
-        used = remap != _UNUSED
-        old_of_local = np.empty(int(used.sum()), dtype=np.uint32)
-        old_of_local[remap[used]] = np.nonzero(used)[0]
-        parts.append(old_of_local[local])
-    ordered = np.concatenate(parts)
-    new_indices, remap, unique = meshopt.reorder_mesh(ordered, False, False)
-    used = remap != _UNUSED
-    old_of_new = np.empty(unique, dtype=np.int64)
-    old_of_new[remap[used]] = np.nonzero(used)[0]
-    return new_indices.reshape(-1, 3), old_of_new, unique
-
-
-def _palette(colors: np.ndarray | None, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(m,) palette index per triangle and the (k, 3) uint8 sRGB palette, or ``None`` for no palette.
-
-    A palette is used only when every triangle has one colour at its three corners and there are at most
-    :data:`MAX_PALETTE` colours; otherwise the caller keeps per-vertex colours (one group).
-    """
-    if colors is None:
-        return np.zeros(len(indices), dtype=np.int64), None
-    corners = colors[indices]  # (m, 3 corners, 3 channels)
-    tri_colors = corners[:, 0]
-    palette, groups = np.unique(tri_colors, axis=0, return_inverse=True)
-    if len(palette) > MAX_PALETTE or not np.all(corners == tri_colors[:, None, :]):
-        return np.zeros(len(indices), dtype=np.int64), None
-    return groups.reshape(-1), palette
-
-
-def _material(rgba: list[float]) -> dict[str, Any]:
-    return {"pbrMetallicRoughness": {"baseColorFactor": rgba, "metallicFactor": 0.0, "roughnessFactor": 0.9}}
+    positions, normals, indices, fids, colors, rows = t
+    lo, hi = positions.min(axis=0), positions.max(axis=0)
+    centre = (lo + hi) / 2.0
+    local = positions - centre
+    fid_rows, fid_component = _feature_id_rows(fids, rows)
+    stream = DracoPy.encode(
+        local,
+        indices,
+        quantization_bits=position_bits(float((hi - lo).max())),
+        compression_level=DRACO_LEVEL,
+        normals=normals,
+        normal_quantization_bits=NORMAL_BITS,
+        colors=colors,
+        generic_attributes={0: fid_rows},
+    )
+    decoded = DracoPy.decode(stream)
+    ids = {_DRACO_ATTRIBUTES[a["attribute_type"]]: int(a["unique_id"]) for a in decoded.attributes}
+    points = np.asarray(decoded.points, dtype=np.float32)
+    count = len(points)
+    attributes = {
+        "POSITION": accessors.add(
+            _FLOAT, "VEC3", count, min=points.min(axis=0).tolist(), max=points.max(axis=0).tolist()
+        ),
+        "NORMAL": accessors.add(_FLOAT, "VEC3", count),
+        "_FEATURE_ID_0": accessors.add(fid_component, "SCALAR", count),
+    }
+    if colors is not None:
+        attributes["COLOR_0"] = accessors.add(_UNSIGNED_BYTE, "VEC3", count, normalized=True)
+    component = _UNSIGNED_SHORT if count <= 65536 else _UNSIGNED_INT
+    primitive = {
+        "attributes": attributes,
+        "indices": accessors.add(component, "SCALAR", 3 * len(decoded.faces)),
+        "extensions": {
+            "KHR_draco_mesh_compression": {
+                "bufferView": buffers.add(stream),
+                "attributes": {name: ids[name] for name in attributes},
+            }
+        },
+    }
+    used = np.unique(np.asarray(decoded.get_attribute_by_unique_id(ids["_FEATURE_ID_0"])["data"]))
+    return primitive, {"mesh": 0, "translation": centre.tolist()}, len(used)
 
 
 def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True) -> bytes:
     """One tile as glb bytes: geometry of ``batch`` with one feature per row of ``table``.
 
-    Colours become one material per distinct colour (one primitive each, sharing the vertex buffers)
-    when there are at most :data:`MAX_PALETTE` of them, else a ``COLOR_0`` attribute: a few materials cost
-    a few hundred bytes of JSON per tile, vertex colours about 20 bytes per box building.
+    ``compress`` chooses Draco geometry (the default) or the uncompressed quantized layout.
     Raises InvalidGeometry for malformed arrays and BuildError for an inconsistent table.
     """
     positions, normals, indices, feature_ids, colors = _checked(batch, table.count)
-    groups, palette = _palette(colors, indices)
-    new_indices, order, unique = _triangle_order(indices, groups)
-    group_sizes = np.bincount(groups, minlength=1 if palette is None else len(palette))
-
-    q, centre, scale = quantize_positions(to_gltf_axes(positions[order]))
-    gl_normals = to_gltf_axes(normals[order])
-    fids = feature_ids[order]
-
-    buffers = _Buffers(compress)
-    accessors: list[dict[str, Any]] = []
-
-    def accessor(view: int, component: int, type_: str, count: int, **extra: Any) -> int:
-        accessors.append({"bufferView": view, "componentType": component, "count": count, "type": type_, **extra})
-        return len(accessors) - 1
-
-    attributes: dict[str, int] = {}
-    pos_view = buffers.add_attribute(_padded(q, 4))
-    attributes["POSITION"] = accessor(
-        pos_view, _SHORT, "VEC3", unique, min=q.min(axis=0).tolist(), max=q.max(axis=0).tolist()
-    )
-
-    # Readers see int8 xyz + a pad byte; compressed, the octahedral filter stores the same vectors as
-    # two numbers and a constant, which the attribute codec packs better.
-    nrm_rows = _padded(np.round(gl_normals * 127).astype(np.int8), 4)
-    oct_rows = None
-    if compress:
-        n4 = np.zeros((unique, 4), dtype=np.float32)
-        n4[:, :3] = gl_normals
-        oct_rows = meshopt.encode_filter_oct(n4, 4, 8)
-    nrm_view = buffers.add_attribute(nrm_rows, "OCTAHEDRAL" if compress else None, oct_rows)
-    attributes["NORMAL"] = accessor(nrm_view, _BYTE, "VEC3", unique, normalized=True)
-
-    if table.count <= 65536:
-        fid_view = buffers.add_attribute(_padded(fids.astype(np.uint16)[:, None], 2))
-        attributes["_FEATURE_ID_0"] = accessor(fid_view, _UNSIGNED_SHORT, "SCALAR", unique)
-    else:
-        fid_view = buffers.add_attribute(fids.astype(np.float32)[:, None])
-        attributes["_FEATURE_ID_0"] = accessor(fid_view, _FLOAT, "SCALAR", unique)
-
-    if colors is not None and palette is None:
-        col_view = buffers.add_attribute(_padded(_srgb_to_linear_u8(colors[order]), 4))
-        attributes["COLOR_0"] = accessor(col_view, _UNSIGNED_BYTE, "VEC3", unique, normalized=True)
-
-    index_component = _UNSIGNED_SHORT if unique <= 65536 else _UNSIGNED_INT
-    index_array = new_indices.reshape(-1).astype(_COMPONENT_DTYPES[index_component])
-    idx_view = buffers.add(
-        index_array.tobytes(),
-        target=_ELEMENT_ARRAY_BUFFER,
-        mode="TRIANGLES",
-        encoded=meshopt.encode_gltf_buffer(index_array.astype(np.uint32), "TRIANGLES") if compress else None,
-        count=len(index_array),
-    )
-
+    linear = None if colors is None else _srgb_to_linear_u8(colors)
+    buffers, accessors = _Buffers(), _Accessors()
+    encode = _draco_primitive if compress else _raw_primitive
+    geometry = _Geometry(to_gltf_axes(positions), to_gltf_axes(normals), indices, feature_ids, linear, table.count)
+    primitive, node, feature_count = encode(geometry, buffers, accessors)
+    primitive["material"] = 0
+    primitive.setdefault("extensions", {})["EXT_mesh_features"] = {
+        "featureIds": [{"featureCount": feature_count, "attribute": 0, "propertyTable": 0}]
+    }
     metadata = encode_property_table(table, buffers.add_table_view)
-
-    if palette is None:
-        materials = [_material([1.0, 1.0, 1.0, 1.0] if colors is not None else list(_DEFAULT_COLOR))]
-    else:
-        linear = _srgb_to_linear_float(palette)
-        materials = [_material([*map(float, rgb), 1.0]) for rgb in linear]
-    primitives = []
-    first = 0
-    for material, size in enumerate(group_sizes.tolist()):
-        tris = new_indices[first : first + size]
-        index_accessor = accessor(
-            idx_view,
-            index_component,
-            "SCALAR",
-            3 * size,
-            **({"byteOffset": 3 * first * index_array.itemsize} if first else {}),
-        )
-        first += size
-        feature_count = len(np.unique(fids[tris.reshape(-1)]))
-        feature_ids_json = {"featureCount": feature_count, "attribute": 0, "propertyTable": 0}
-        primitives.append(
-            {
-                "attributes": attributes,
-                "indices": index_accessor,
-                "material": material,
-                "extensions": {"EXT_mesh_features": {"featureIds": [feature_ids_json]}},
-            }
-        )
-
-    used_ext = ["KHR_mesh_quantization", "EXT_mesh_features", "EXT_structural_metadata"]
-    required_ext = ["KHR_mesh_quantization"]
-    if compress:
-        used_ext.append("EXT_meshopt_compression")
-        required_ext.append("EXT_meshopt_compression")
+    codec = "KHR_draco_mesh_compression" if compress else "KHR_mesh_quantization"
     gltf: dict[str, Any] = {
         "asset": {"version": "2.0", "generator": GENERATOR},
-        "extensionsUsed": used_ext,
-        "extensionsRequired": required_ext,
+        "extensionsUsed": [codec, "EXT_mesh_features", "EXT_structural_metadata"],
+        "extensionsRequired": [codec],
         "extensions": {"EXT_structural_metadata": metadata},
         "scene": 0,
         "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0, "translation": centre.tolist(), "scale": [scale] * 3}],
-        "meshes": [{"primitives": primitives}],
-        "materials": materials,
-        "accessors": accessors,
+        "nodes": [node],
+        "meshes": [{"primitives": [primitive]}],
+        "materials": [_material([1.0, 1.0, 1.0, 1.0] if colors is not None else list(_DEFAULT_COLOR))],
+        "accessors": accessors.items,
         "bufferViews": buffers.views,
         "buffers": buffers.buffers(),
     }
     return pack_glb(gltf, bytes(buffers.data))
+
+
+def _material(rgba: list[float]) -> dict[str, Any]:
+    return {"pbrMetallicRoughness": {"baseColorFactor": rgba, "metallicFactor": 0.0, "roughnessFactor": 0.9}}
 
 
 def pack_glb(gltf: Mapping[str, Any], binary: bytes) -> bytes:
@@ -471,23 +420,20 @@ def read_glb(glb: bytes) -> tuple[dict[str, Any], bytes]:
 
 
 def buffer_view_bytes(gltf: Mapping[str, Any], binary: bytes, index: int) -> bytes:
-    """The contents of bufferView ``index`` of a glb from :func:`read_glb`, meshopt streams decoded."""
+    """The contents of bufferView ``index`` of a glb from :func:`read_glb` (views in the binary chunk)."""
     view = gltf["bufferViews"][index]
-    ext = view.get("extensions", {}).get("EXT_meshopt_compression")
-    if ext is None:
-        if view["buffer"] != 0:
-            raise StoreError(f"bufferView {index} is not in the glb binary chunk")
-        start = view.get("byteOffset", 0)
-        return binary[start : start + view["byteLength"]]
-    start = ext.get("byteOffset", 0)
-    stream = binary[start : start + ext["byteLength"]]
-    decoded = meshopt.decode_gltf_buffer(stream, ext["count"], ext["byteStride"], ext["mode"], ext.get("filter"))
-    return np.ascontiguousarray(decoded).tobytes()
+    if view["buffer"] != 0 or "uri" in gltf["buffers"][0]:
+        raise StoreError(f"bufferView {index} is not in the glb binary chunk")
+    start = view.get("byteOffset", 0)
+    return binary[start : start + view["byteLength"]]
 
 
 def read_accessor(gltf: Mapping[str, Any], binary: bytes, index: int) -> np.ndarray:
-    """Accessor ``index`` as an array of its component type: (count,) for SCALAR, else (count, k)."""
+    """Accessor ``index`` (one with a bufferView) as an array of its component type: (count,) for SCALAR,
+    else (count, k). Draco-compressed attributes have no bufferView: read them with :func:`read_primitive`."""
     acc = gltf["accessors"][index]
+    if "bufferView" not in acc:
+        raise StoreError(f"accessor {index} has no bufferView (Draco-compressed?)")
     view = gltf["bufferViews"][acc["bufferView"]]
     data = buffer_view_bytes(gltf, binary, acc["bufferView"])
     dtype = _COMPONENT_DTYPES[acc["componentType"]]
@@ -497,6 +443,25 @@ def read_accessor(gltf: Mapping[str, Any], binary: bytes, index: int) -> np.ndar
     raw = np.frombuffer(data, dtype=np.uint8)[start : start + stride * acc["count"]].reshape(acc["count"], stride)
     values = np.ascontiguousarray(raw[:, : k * dtype.itemsize]).view(dtype)
     return values[:, 0] if acc["type"] == "SCALAR" else values
+
+
+def read_primitive(gltf: Mapping[str, Any], binary: bytes, primitive: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A primitive's attributes by glTF name, in their accessors' component types and in the mesh's own
+    space (the node transform not applied), plus ``"indices"`` as (m, 3); Draco streams decoded."""
+    draco = primitive.get("extensions", {}).get("KHR_draco_mesh_compression")
+    if draco is None:
+        out = {name: read_accessor(gltf, binary, i) for name, i in primitive["attributes"].items()}
+        out["indices"] = read_accessor(gltf, binary, primitive["indices"]).reshape(-1, 3)
+        return out
+    mesh = DracoPy.decode(buffer_view_bytes(gltf, binary, draco["bufferView"]))
+    by_id = {int(a["unique_id"]): np.asarray(a["data"]) for a in mesh.attributes}
+    out = {}
+    for name, index in primitive["attributes"].items():
+        acc = gltf["accessors"][index]
+        values = by_id[draco["attributes"][name]].astype(_COMPONENT_DTYPES[acc["componentType"]])
+        out[name] = values[:, 0] if acc["type"] == "SCALAR" else values
+    out["indices"] = np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3)
+    return out
 
 
 def read_property_table(gltf: Mapping[str, Any], binary: bytes) -> dict[str, list[Any]]:

@@ -3,7 +3,7 @@
 The table is binary: each numeric column is one little-endian array, each string column is the UTF-8 bytes
 of all values back to back plus a UINT32 offset array of ``count + 1`` entries. :func:`encode_property_table`
 turns a :class:`PropertyTable` into those byte arrays and the extension JSON; the glb encoder decides where
-the bytes go (and whether meshopt compresses them). :func:`decode_property_table` reads a table back, for
+the bytes go. :func:`decode_property_table` reads a table back, for
 tests and tools. Nothing here does I/O.
 """
 

@@ -4,8 +4,7 @@
  * A glTF loader makes one three.js mesh per glTF primitive, and one primitive per material. Design
  * tiles (an IFC model has one primitive per building part: the FZK-Haus is 108 primitives with only
  * 8 distinct colours) would cost a draw call per part and per eye, more than the whole VR budget
- * (100 per eye); city tiles have one primitive per palette colour (walls, roofs, ...), a few draw
- * calls per tile. Meshes with the same parent, the same local transform and the same vertex layout
+ * (100 per eye); city tiles have one primitive with vertex colours, one draw call per tile. Meshes with the same parent, the same local transform and the same vertex layout
  * become one mesh when their materials are equal by value; untextured materials that differ only in
  * colour merge too, the colour moving into a vertex colour attribute. Picking keeps working because
  * feature ids are a vertex attribute (`_feature_id_0`) indexing one property table per glTF: the

@@ -7,9 +7,21 @@ import { Box3, Matrix4, Sphere } from 'three';
 import { TilesRenderer } from '3d-tiles-renderer';
 import { GLTFExtensionsPlugin, ImplicitTilingPlugin, ReorientationPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
+import { DRACO_GLTF_CONFIG, DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
 import { mergeTileMeshes } from './merge.js';
 
 const DEG = Math.PI / 180;
+
+/**
+ * One Draco decoder (one worker pool) for every tileset: our tiles are Draco-compressed. The glTF build
+ * of three.js's decoder is enough (its URLs are resolved and bundled by Vite); meshopt stays registered
+ * for tilesets from other tools.
+ */
+let draco = null;
+function dracoLoader() {
+  draco ??= new DRACOLoader().setDecoderPath(DRACO_GLTF_CONFIG);
+  return draco;
+}
 
 /**
  * Patch a tile material so fragments whose `_feature_id_0` equals the `highlightId` uniform are
@@ -78,7 +90,7 @@ export class TwinTilePlugin {
  */
 export function createTiles(url, { renderer, camera, origin = null, errorTarget = 12 }) {
   const tiles = new TilesRenderer(url);
-  tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder, autoDispose: false }));
+  tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder, dracoLoader: dracoLoader(), autoDispose: false }));
   tiles.registerPlugin(new ImplicitTilingPlugin());
   const twin = new TwinTilePlugin();
   tiles.registerPlugin(twin);
