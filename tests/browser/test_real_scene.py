@@ -9,6 +9,9 @@ rendering; the tests run in file order and each leaves the page where the next c
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +19,8 @@ import numpy as np
 import pytest
 from helpers import PROJECT_JS, canvas_pixels, enu_world, look_at, screenshot_stats, wait_ready
 from real_scene import REPLACED, SCENE_ID, VARIANT, RealScene
+
+from twin.encode.glb import read_glb
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +62,22 @@ def _roof(scene: RealScene, building_id: str, below: float = 0.3) -> list[float]
     return enu_world(east, north, scene.buildings[building_id]["height"] - below)
 
 
+def _first_content_url(tileset_url: str) -> str:
+    with urllib.request.urlopen(tileset_url) as r:
+        tiles = [json.load(r)["root"]]
+    while tiles:
+        tile = tiles.pop(0)
+        if "content" in tile:
+            return urllib.parse.urljoin(tileset_url, tile["content"]["uri"])
+        tiles.extend(tile.get("children", []))
+    raise AssertionError("no content in the tileset")
+
+
 def test_compressed_tiles_load_and_draw(viewer: Any, real_scene: RealScene) -> None:
+    # What the page below decodes: the builder's tiles are Draco-compressed.
+    with urllib.request.urlopen(_first_content_url(real_scene.scene["tileset_url"])) as r:
+        gltf, _ = read_glb(r.read())
+    assert gltf["extensionsRequired"] == ["KHR_draco_mesh_compression"]
     info = viewer.evaluate("window.__twin.tilesInfo()")
     assert len(info) == 1
     tiles = info[0]

@@ -27,15 +27,26 @@ def _encode(table: PropertyTable) -> tuple[dict, list[bytes]]:
     return encode_property_table(table, add), views
 
 
-def test_strings_are_utf8_with_uint32_offsets() -> None:
+def test_strings_are_utf8_with_the_narrowest_offsets() -> None:
     table = building_table([{"id": "way/1", "source": "osm", "height": 3}, {"id": "n/ä", "source": "osm", "height": 4}])
     ext, views = _encode(table)
     prop = ext["propertyTables"][0]["properties"]["id"]
-    assert prop["stringOffsetType"] == "UINT32"
+    assert prop["stringOffsetType"] == "UINT16"
     assert views[prop["values"]] == "way/1n/ä".encode()
-    np.testing.assert_array_equal(np.frombuffer(views[prop["stringOffsets"]], "<u4"), [0, 5, 9])
+    np.testing.assert_array_equal(np.frombuffer(views[prop["stringOffsets"]], "<u2"), [0, 5, 9])
     assert ext["propertyTables"][0]["count"] == 2
     assert decode_property_table(ext, views.__getitem__)["id"] == ["way/1", "n/ä"]
+
+
+def test_long_text_switches_to_uint32_offsets() -> None:
+    rows = [{"id": f"way/{i}", "source": "osm", "height": 3, "name": "x" * 700} for i in range(100)]
+    ext, views = _encode(building_table(rows))
+    props = ext["propertyTables"][0]["properties"]
+    assert props["name"]["stringOffsetType"] == "UINT32"  # 70,000 bytes of text
+    assert props["id"]["stringOffsetType"] == "UINT16"
+    offsets = np.frombuffer(views[props["name"]["stringOffsets"]], "<u4")
+    assert offsets[-1] == 70_000
+    assert decode_property_table(ext, views.__getitem__)["name"] == ["x" * 700] * 100
 
 
 def test_class_declares_the_architecture_properties() -> None:

@@ -1,7 +1,8 @@
 """Per-feature metadata as an EXT_structural_metadata property table (one row per building).
 
 The table is binary: each numeric column is one little-endian array, each string column is the UTF-8 bytes
-of all values back to back plus a UINT32 offset array of ``count + 1`` entries. :func:`encode_property_table`
+of all values back to back plus an offset array of ``count + 1`` entries (UINT16 while the column's text is
+under 64 KiB, as in any tile of short ids, else UINT32). :func:`encode_property_table`
 turns a :class:`PropertyTable` into those byte arrays and the extension JSON; the glb encoder decides where
 the bytes go. :func:`decode_property_table` reads a table back, for
 tests and tools. Nothing here does I/O.
@@ -31,8 +32,8 @@ COMPONENT_DTYPES: dict[str, np.dtype[Any]] = {
     "FLOAT64": np.dtype("<f8"),
 }
 
-#: Strings are addressed with UINT32 offsets: 4 GiB of text per column is far beyond any tile.
-STRING_OFFSET_TYPE = "UINT32"
+#: String offset types, narrowest first: the first that holds a column's text length is used.
+STRING_OFFSET_TYPES = ("UINT16", "UINT32")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +163,18 @@ def _scalar_column(name: str, spec: PropertySpec, values: Sequence[Any] | np.nda
     return np.ascontiguousarray(raw, dtype=dtype)
 
 
-def _string_column(name: str, spec: PropertySpec, values: Sequence[Any] | np.ndarray) -> tuple[bytes, np.ndarray]:
+def _string_column(name: str, spec: PropertySpec, values: Sequence[Any] | np.ndarray) -> tuple[bytes, np.ndarray, str]:
+    """UTF-8 text, offsets (count + 1) and the offsets' component type."""
     missing = "" if spec.no_data is None else str(spec.no_data)
     encoded = [(missing if v is None else str(v)).encode("utf-8") for v in values]
-    offsets = np.zeros(len(encoded) + 1, dtype="<u4")
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
     total = int(lengths.sum())
-    if total >= 2**32:
+    offset_type = next((t for t in STRING_OFFSET_TYPES if total <= np.iinfo(COMPONENT_DTYPES[t]).max), None)
+    if offset_type is None:
         raise BuildError(f"property {name!r}: {total} bytes of text exceed UINT32 offsets")
+    offsets = np.zeros(len(encoded) + 1, dtype=COMPONENT_DTYPES[offset_type])
     offsets[1:] = np.cumsum(lengths)
-    return b"".join(encoded), offsets
+    return b"".join(encoded), offsets, offset_type
 
 
 def _all_missing(spec: PropertySpec, values: Sequence[Any] | np.ndarray) -> bool:
@@ -223,12 +226,12 @@ def encode_property_table(table: PropertyTable, add_view: AddView) -> dict[str, 
             codes, enums[name] = _enum_column(values)
             properties[name] = {"values": add_view(codes.tobytes(), codes.dtype.itemsize)}
         elif spec.type == "STRING":
-            text, offsets = _string_column(name, spec, values)
+            text, offsets, offset_type = _string_column(name, spec, values)
             properties[name] = {
                 # An empty column still needs a bufferView; give it one zero byte.
                 "values": add_view(text or b"\0", 1),
-                "stringOffsets": add_view(offsets.tobytes(), 4),
-                "stringOffsetType": STRING_OFFSET_TYPE,
+                "stringOffsets": add_view(offsets.tobytes(), offsets.dtype.itemsize),
+                "stringOffsetType": offset_type,
             }
         else:
             column = _scalar_column(name, spec, values)
