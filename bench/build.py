@@ -150,7 +150,7 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",") if s):
         bench_generated(size, results)
     if args.wide:
-        # The precision/bytes trade-off: wider content tiles quantise coarser but carry less fixed JSON.
+        # The streaming/bytes trade-off: wider content tiles carry less fixed JSON per building.
         bench_generated(args.wide, results, max_tile_side=4000.0)
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version()}
     out = REPO / "bench" / "results" / "build.json"

@@ -14,7 +14,7 @@ A manifest is ``scenes/<name>/scene.toml``; paths in it are relative to its fold
     height = 9.0                    # where a source gives no height (counted in the report)
     level_height = 3.0
     tile_budget = 60000             # estimated triangles per tile
-    max_tile_side = 1000            # widest tile with content (m): precision (1.5 cm steps) vs bytes
+    max_tile_side = 1000            # widest tile with content (m): streaming granularity vs bytes
 
     [[sources]]
     name = "osm"

@@ -10,10 +10,12 @@ Choices (and why):
   diagonal and height) of the biggest building left to its descendants: the largest feature a viewer misses
   by not refining. Leaves have 0.
 - **Budget in triangles**, estimated per building before meshing, so LoD2 models (hundreds of triangles) and
-  LoD1 blocks (a dozen) both give tiles of similar weight (default 60 000 triangles ≈ 50–150 kB of glb).
+  LoD1 blocks (a dozen) both give tiles of similar weight (default 60 000 triangles: about 5,000 LoD1 blocks
+  or 1,700 OSM buildings with roofs).
 - **Explicit, not implicit, tiling**: see docs/architecture.md (content-addressed URIs).
-- **No content in tiles wider than 1 km.** Positions are 16-bit integers across a tile's extent, so a
-  2 km root tile would round them to 3 cm steps (and a 40 km one to 60 cm). Tiles above
+- **No content in tiles wider than 1 km**, so a viewer at street level streams the few tiles around it
+  rather than a root tile with the landmarks of a whole city (positions are 1 cm steps in any tile since
+  tiles are Draco-compressed; the limit began as a precision one with 16-bit positions). Tiles above
   ``MAX_CONTENT_SIDE`` hold nothing and pass every building to their children; their geometric error is
   their side (not refining them shows nothing of their area), so a viewer always refines down to content.
 
@@ -30,9 +32,8 @@ import numpy as np
 DEFAULT_BUDGET = 60_000
 #: Never split deeper than this (a pathological stack of buildings at one point).
 MAX_DEPTH = 16
-#: Widest tile (metres) that holds content: 1 km / 65534 steps = 1.5 cm, so positions are within 8 mm on
-#: each axis. Narrower tiles would be more precise but smaller, and each tile's glb carries ~4 kB of fixed
-#: JSON: 600 m cost ~60 bytes per building on a suburban LoD1 set (bench/README.md).
+#: Widest tile (metres) that holds content. Each tile's glb carries ~2.6 kB of fixed JSON, so narrower tiles
+#: cost bytes per building (bench/README.md: 84 B at 1 km, 79 B at 4 km on a suburban LoD1 set).
 MAX_CONTENT_SIDE = 1000.0
 
 
