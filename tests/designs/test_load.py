@@ -50,6 +50,21 @@ def test_glb_y_up_becomes_z_up(house: Design) -> None:
     assert len(house.parts) == 5
 
 
+def test_draco_compressed_glb_design(tmp_path: Path, house: Design) -> None:
+    # Blender and gltf-pipeline can export Draco; the importer decodes it (DracoPy) to the same house.
+    import trimesh
+
+    from twin.encode.glb import read_glb
+
+    scene = trimesh.load_scene(FIXTURES / "pmndrs_house-5.glb")
+    draco = tmp_path / "house_draco.glb"
+    draco.write_bytes(scene.export(file_type="glb", extension_draco=True))
+    assert "KHR_draco_mesh_compression" in read_glb(draco.read_bytes())[0]["extensionsRequired"]
+    d = load_design(draco)
+    np.testing.assert_allclose(d.bounds, house.bounds, atol=0.01)
+    assert sum(len(m.faces) for m in d.meshes().values()) == sum(len(m.faces) for m in house.meshes().values())
+
+
 def test_obj_centimetres_declared() -> None:
     d = load_design(FIXTURES / "box_cm.obj", units="cm")
     np.testing.assert_allclose(d.bounds[1] - d.bounds[0], [10.0, 6.0, 8.0], atol=1e-9)
