@@ -42,12 +42,16 @@ def test_batch_blocks_are_closed_and_match_one_by_one() -> None:
         assert n_tris == ref.triangle_count
 
 
-def test_floor_reuses_the_walls_bottom_corners() -> None:
+def test_every_face_has_its_own_vertices_and_normals() -> None:
     fp = box(0, 0, 10, 6)
     mesh, _ = extrude_flat_batch([fp], np.array([0.0]), np.array([9.0]))
-    # 4 walls x 4 corners + 4 roof corners: the floor has no vertices of its own.
-    assert mesh.vertex_count == 20 and mesh.triangle_count == 12
-    floor = mesh.indices[np.all(mesh.positions[mesh.indices][:, :, 2] == 0.0, axis=1)]
-    assert len(floor) == 2
-    a, b, c = (mesh.positions[floor[:, i]] for i in range(3))
-    assert np.all(np.cross(b - a, c - a)[:, 2] < 0)  # facing down
+    # 4 walls x 4 corners + 4 roof corners + 4 floor corners.
+    assert mesh.vertex_count == 24 and mesh.triangle_count == 12
+    p = mesh.positions[mesh.indices]
+    n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    n /= np.linalg.norm(n, axis=1)[:, None]
+    # Each triangle's vertex normals are its face normal: the floor faces down, the roof up.
+    for corner in range(3):
+        np.testing.assert_allclose(mesh.normals[mesh.indices[:, corner]], n, atol=1e-6)
+    floor = p[:, :, 2].max(axis=1) == 0.0
+    assert floor.sum() == 2 and np.all(n[floor, 2] == -1.0)

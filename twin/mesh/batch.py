@@ -71,26 +71,19 @@ def extrude_flat_batch(
     k_pts = len(pts)
     w = 4 * m
     roof_pos = np.column_stack([pts, top_pt])
-    if ok.all():
-        # The floor closes the mesh but is never seen from outside (it lies on the ground): it reuses the
-        # walls' bottom corners (vertex 0 of each wall quad is its ring point at the base) instead of
-        # vertices of its own, which saves a sixth of a block's vertices. Its triangles wind downwards.
-        positions = np.concatenate([wall_pos, roof_pos])
-        normals = np.concatenate([wall_nrm, np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1))])
-        floor = cap[:, ::-1].astype(np.uint32) * np.uint32(4)
-        owner = np.concatenate([np.repeat(wo, 4), owner_pt]).astype(np.uint32)
-    else:  # a zero-length edge has no wall quad to borrow from: the floor gets its own vertices
-        floor_pos = np.column_stack([pts, base_pt])
-        positions = np.concatenate([wall_pos, roof_pos, floor_pos])
-        normals = np.concatenate(
-            [
-                wall_nrm,
-                np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1)),
-                np.tile(np.array([0, 0, -1], np.float32), (k_pts, 1)),
-            ]
-        )
-        floor = cap[:, ::-1] + np.uint32(w + k_pts)
-        owner = np.concatenate([np.repeat(wo, 4), owner_pt, owner_pt]).astype(np.uint32)
+    # The floor has vertices of its own, so its normals point down (Draco shares their positions with the
+    # walls' bottom corners, so they cost little: bench/README.md).
+    floor_pos = np.column_stack([pts, base_pt])
+    positions = np.concatenate([wall_pos, roof_pos, floor_pos])
+    normals = np.concatenate(
+        [
+            wall_nrm,
+            np.tile(np.array([0, 0, 1], np.float32), (k_pts, 1)),
+            np.tile(np.array([0, 0, -1], np.float32), (k_pts, 1)),
+        ]
+    )
+    floor = cap[:, ::-1] + np.uint32(w + k_pts)
+    owner = np.concatenate([np.repeat(wo, 4), owner_pt, owner_pt]).astype(np.uint32)
     indices = np.concatenate([wall_tri, cap + np.uint32(w), floor]).astype(np.uint32)
     colors = np.empty((len(positions), 3), np.uint8)
     colors[:w] = WALL_COLOR
