@@ -33,7 +33,7 @@ DEFAULT_BUDGET = 60_000
 #: Never split deeper than this (a pathological stack of buildings at one point).
 MAX_DEPTH = 16
 #: Widest tile (metres) that holds content. Each tile's glb carries ~2.6 kB of fixed JSON, so narrower tiles
-#: cost bytes per building (bench/README.md: 84 B at 1 km, 79 B at 4 km on a suburban LoD1 set).
+#: cost bytes per building (bench/README.md: 75.6 B at 1 km, 70.6 B at 4 km on a suburban LoD1 set).
 MAX_CONTENT_SIDE = 1000.0
 
 
