@@ -61,7 +61,7 @@ _COMPONENT_DTYPES: dict[int, np.dtype[Any]] = {
     _UNSIGNED_INT: np.dtype("<u4"),
     _FLOAT: np.dtype("<f4"),
 }
-_TYPE_SIZES = {"SCALAR": 1, "VEC3": 3}
+_TYPE_SIZES = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 
 _GLB_MAGIC, _CHUNK_JSON, _CHUNK_BIN = 0x46546C67, 0x4E4F534A, 0x004E4942
 

@@ -71,8 +71,8 @@ def extrude_flat_batch(
     k_pts = len(pts)
     w = 4 * m
     roof_pos = np.column_stack([pts, top_pt])
-    # The floor has vertices of its own, so its normals point down (Draco shares their positions with the
-    # walls' bottom corners, so they cost little: bench/README.md).
+    # The floor has vertices of its own, so its normals point down; under Draco this is also smaller than
+    # borrowing the walls' bottom corners (docs/architecture.md).
     floor_pos = np.column_stack([pts, base_pt])
     positions = np.concatenate([wall_pos, roof_pos, floor_pos])
     normals = np.concatenate(
