@@ -3,8 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1
+# What the benchmarks need besides the test set-up: the load generator and the static server to compare with.
+BENCH_APT := wrk nginx-light
 
-.PHONY: help setup demo test lint typecheck pytest viewer-test bench clean
+.PHONY: help setup demo test lint typecheck pytest viewer-test bench bench-quick bench-setup clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,12 +17,21 @@ $(VENV)/.stamp: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
-.stamp-apt:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in $(1) that are missing (apt-get update only when something is).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+.stamp-apt:
+	$(call apt_install,$(APT_PACKAGES))
+	touch $@
+
+.stamp-apt-bench:
+	$(call apt_install,$(BENCH_APT))
 	touch $@
 
 viewer/node_modules/.stamp: viewer/package.json viewer/package-lock.json
@@ -52,10 +63,27 @@ pytest: setup ## The Python test suite (includes browser tests in headless Chrom
 viewer-test: viewer/node_modules/.stamp ## Viewer unit tests (vitest)
 	npm test --prefix viewer
 
-test: setup lint typecheck viewer-test pytest ## Everything CI runs
+test: setup bench-setup lint typecheck viewer-test pytest ## Everything CI runs
 
-bench: setup ## Benchmarks (see bench/README.md)
-	$(BIN)/python -m bench.build
+bench-setup: setup .stamp-apt-bench ## Install what every benchmark needs (Python bench extra, wrk, nginx)
+
+# The full run: every benchmark at the sizes bench/README.md reports; results in bench/results/.
+# viewer_budget exits 1 when a view is over budget: that is a finding, so the run goes on (the leading -).
+bench: bench-setup ## All benchmarks at full size (about 15 minutes): builder incl. 1M, py3dtiles, serving, viewer budget
+	$(BIN)/python -m bench.build --sizes 100000,1000000
+	-$(BIN)/python bench/viewer_budget.py --out bench/results/viewer_budget.json
+	RESULTS=bench/results/serve.txt bench/serve/run.sh bench/work/demo-out 2 10s
+
+# The day-to-day sizes, under 5 minutes; results in bench/results/quick/ (the full run's files stay).
+# BENCH_QUICK_SIZES etc. shrink it further (CI's smoke test runs it with tiny sizes to prove the set-up path).
+BENCH_QUICK_SIZES ?= 10000
+BENCH_QUICK_PEER ?= 2000
+BENCH_QUICK_SERVE ?= 3s
+BENCH_QUICK_OUT ?= bench/results/quick
+bench-quick: bench-setup ## Benchmarks at day-to-day sizes (under 5 minutes)
+	mkdir -p $(BENCH_QUICK_OUT)
+	$(BIN)/python -m bench.build --sizes $(BENCH_QUICK_SIZES) --peer $(BENCH_QUICK_PEER) --wide 0 --results $(BENCH_QUICK_OUT)/build.json
+	RESULTS=$(BENCH_QUICK_OUT)/serve.txt LONG=$(BENCH_QUICK_SERVE) bench/serve/run.sh bench/work/demo-out 2 $(BENCH_QUICK_SERVE)
 
 clean: ## Remove build output and installs
-	rm -rf $(VENV) viewer/node_modules viewer/dist tests/validators/node_modules out .stamp-apt
+	rm -rf $(VENV) viewer/node_modules viewer/dist tests/validators/node_modules out .stamp-apt .stamp-apt-bench

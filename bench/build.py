@@ -140,6 +140,7 @@ def main() -> None:
     ap.add_argument("--peer", type=int, default=10_000, help="buildings for the py3dtiles comparison (0: skip)")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--wide", type=int, default=100_000, help="also build this many with 4 km content tiles (0: skip)")
+    ap.add_argument("--results", type=Path, default=REPO / "bench" / "results" / "build.json", help="JSON written here")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[dict] = []
@@ -153,7 +154,7 @@ def main() -> None:
         # The streaming/bytes trade-off: wider content tiles carry less fixed JSON per building.
         bench_generated(args.wide, results, max_tile_side=4000.0)
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version()}
-    out = REPO / "bench" / "results" / "build.json"
+    out = args.results
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     for row in results:

@@ -6,7 +6,7 @@
 #   bench/serve/run.sh [BUILD_FOLDER] [WORKERS] [DURATION]
 #
 # Without BUILD_FOLDER a small folder is made by tests/server/buildfolder.py. Results go to stdout and to
-# bench/serve/results.txt.
+# bench/serve/results.txt (or $RESULTS). `make bench-setup` installs wrk and nginx.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -70,5 +70,5 @@ run() {  # name url connections duration
     run "twin" "http://127.0.0.1:8771/tiles/bench/$target" 32 "$DURATION"
   done
   run "twin 200 clients $LONG" "http://127.0.0.1:8771/tiles/bench/$GLB" 200 "$LONG"
-} | tee bench/serve/results.txt
+} | tee "${RESULTS:-bench/serve/results.txt}"
 kill "$(cat $WORK/nginx/nginx.pid)" 2>/dev/null || true
