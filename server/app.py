@@ -17,10 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from server import errors
-from server.db import Database
 from server.deps import Context
 from server.routes import admin, ogc, planner, public, tiles
 from server.settings import Settings, load_settings
+from server.storage import Database
 from server.store import NAME_RE, SceneStore
 from server.tiles import Receive, Scope, Send, TileServer
 
@@ -47,7 +47,7 @@ class TwinApp(FastAPI):
 
 def sync_scenes(db: Database, scenes_dir: Path) -> int:
     """Register every ``<scenes_dir>/<name>/scene.toml`` not yet in the database; returns how many."""
-    known = {s["id"] for s in db.scenes()}
+    known = {s["id"] for s in db.scenes.all()}
     n = 0
     for manifest in sorted(Path(scenes_dir).glob("*/scene.toml")):
         name = manifest.parent.name
@@ -59,7 +59,7 @@ def sync_scenes(db: Database, scenes_dir: Path) -> int:
             log.warning("skipping scene %s: %s", manifest, exc)
             continue
         title = data.get("title") or (data.get("scene") or {}).get("title") or name
-        db.put_scene(name, str(title), str(manifest.resolve()))
+        db.scenes.put(name, str(title), str(manifest.resolve()))
         n += 1
     return n
 

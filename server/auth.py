@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server.db import Database
 from server.errors import Unauthenticated
+from server.storage import Database
 from twin.errors import NotFound, PermissionDenied
 
 ROLES = ("planner", "admin")
@@ -31,7 +31,7 @@ def create_token(db: Database, role: str, scenes: list[str], name: str) -> tuple
     if role not in ROLES:
         raise PermissionDenied(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     secret = "twin_" + secrets.token_urlsafe(32)
-    return db.add_token(name, digest(secret), role, scenes), secret
+    return db.tokens.add(name, digest(secret), role, scenes), secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ def authenticate(
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
     db: Database = request.app.state.db
-    row = db.token_by_digest(digest(creds.credentials))
+    row = db.tokens.by_digest(digest(creds.credentials))
     if row is None:
         raise Unauthenticated("unknown or revoked token")
     return Principal(row["id"], row["name"], row["role"], tuple(row["scenes"]))

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from server.auth import create_token
-from server.db import Database
 from server.settings import Settings
+from server.storage import Database
 from server.store import SceneStore, check_name
 
 
@@ -51,12 +51,12 @@ def token_create(settings: Settings, role: str, scenes: list[str], name: str) ->
 
 def token_list(settings: Settings) -> list[dict[str, Any]]:
     """All tokens: id, name, role, scenes, created, revoked (never the secret)."""
-    return Database(settings.db_path).tokens()
+    return Database(settings.db_path).tokens.all()
 
 
 def token_revoke(settings: Settings, token_id: int) -> None:
     """Revoke a token by id (:class:`twin.errors.NotFound` if unknown)."""
-    Database(settings.db_path).revoke_token(token_id)
+    Database(settings.db_path).tokens.revoke(token_id)
 
 
 def publish_folder(settings: Settings, scene: str, folder: Path, title: str | None = None) -> str:
@@ -68,16 +68,16 @@ def publish_folder(settings: Settings, scene: str, folder: Path, title: str | No
     db = Database(settings.db_path)
     store = SceneStore(settings.data_dir)
     manifest = Path(settings.scenes_dir) / scene / "scene.toml"
-    if not any(s["id"] == scene for s in db.scenes()):
-        db.put_scene(scene, title or scene, str(manifest.resolve()) if manifest.is_file() else "")
-    build = db.create_build(scene)
+    if not any(s["id"] == scene for s in db.scenes.all()):
+        db.scenes.put(scene, title or scene, str(manifest.resolve()) if manifest.is_file() else "")
+    build = db.builds.create(scene)
     try:
         store.import_folder(scene, build, Path(folder))
     except BaseException as exc:
-        db.finish_build(build, "failed", f"import failed: {exc}")
+        db.builds.finish(build, "failed", f"import failed: {exc}")
         raise
-    db.append_log(build, f"imported from {folder}")
-    db.update_build(build, stage="done", progress=1.0, started=db.build(build)["created"])
-    db.finish_build(build, "succeeded")
+    db.builds.append_log(build, f"imported from {folder}")
+    db.builds.update(build, stage="done", progress=1.0, started=db.builds.get(build)["created"])
+    db.builds.finish(build, "succeeded")
     store.publish(scene, build)
     return build

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from server.db import Database
 from server.settings import Settings
+from server.storage import Database
 from server.store import SceneStore
 
 

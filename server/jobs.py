@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server.db import Database
 from server.settings import Settings
+from server.storage import Database
 from server.store import SceneStore
 from server.uploads import upload_file
 from twin.errors import Conflict, ManifestError, TwinError
@@ -43,7 +43,7 @@ CANCEL_INTERVAL = 0.5
 def start_build(settings: Settings, db: Database, scene: str) -> str:
     """Queue a build of ``scene`` and start its worker process; returns the build id."""
     reap(db, SceneStore(settings.data_dir))
-    build = db.create_build(scene)
+    build = db.builds.create(scene)
     args = [sys.executable, "-m", "server.jobs", settings.model_dump_json(), build]
     proc = subprocess.Popen(
         args,
@@ -53,7 +53,7 @@ def start_build(settings: Settings, db: Database, scene: str) -> str:
         stderr=subprocess.DEVNULL,
         cwd=Path(__file__).resolve().parent.parent,
     )
-    db.update_build(build, pid=proc.pid)
+    db.builds.update(build, pid=proc.pid)
     # Wait for the child in a thread so it never lingers as a zombie (which would look alive to reap()).
     threading.Thread(target=proc.wait, daemon=True).start()
     return build
@@ -61,11 +61,11 @@ def start_build(settings: Settings, db: Database, scene: str) -> str:
 
 def cancel_build(db: Database, scene: str, build: str) -> dict[str, Any]:
     """Ask a live build to stop; :class:`Conflict` if it has already finished."""
-    row = db.build(build, scene)
+    row = db.builds.get(build, scene)
     if row["state"] not in ("queued", "running"):
         raise Conflict(f"build {build!r} is {row['state']}, nothing to cancel")
-    db.request_cancel(build)
-    return db.build(build)
+    db.builds.request_cancel(build)
+    return db.builds.get(build)
 
 
 def _alive(pid: int | None) -> bool:
@@ -86,11 +86,11 @@ def reap(db: Database, store: SceneStore, grace: float = 10.0) -> int:
     A queued row without a pid older than ``grace`` seconds is a worker that never started.
     """
     n = 0
-    for row in db.live_builds():
+    for row in db.builds.live():
         if _alive(row["pid"]) or (row["pid"] is None and time.time() - row["created"] < grace):
             continue
-        db.finish_build(row["id"], "failed", "the build worker stopped unexpectedly")
-        db.append_log(row["id"], "build worker died; the published version is unchanged")
+        db.builds.finish(row["id"], "failed", "the build worker stopped unexpectedly")
+        db.builds.append_log(row["id"], "build worker died; the published version is unchanged")
         if store.published(row["scene"]) != row["id"]:
             shutil.rmtree(store.build_dir(row["scene"], row["id"]), ignore_errors=True)
         n += 1
@@ -105,12 +105,12 @@ def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> Any:
     from twin.designs.model import Anchor, DesignSpec
     from twin.scene import VariantSpec, load_scene
 
-    scene = load_scene(Path(db.scene(scene_id)["manifest"]))
+    scene = load_scene(Path(db.scenes.get(scene_id)["manifest"]))
     mine = []
-    for v in db.variants(scene_id):
+    for v in db.scenes.variants(scene_id):
         specs = []
         for d in v["designs"]:
-            up = db.upload(d["upload"])
+            up = db.uploads.get(d["upload"])
             specs.append(
                 DesignSpec(
                     file=upload_file(data_dir, up), id=d["id"], title=d["title"], anchor=Anchor.from_dict(d["anchor"])
@@ -150,7 +150,7 @@ def _older_live(db: Database, row: dict[str, Any]) -> bool:
     """True while an older queued or running build of the same scene has a live worker."""
     return any(
         b["scene"] == row["scene"] and (b["created"], b["id"]) < (row["created"], row["id"]) and _alive(b["pid"])
-        for b in db.live_builds()
+        for b in db.builds.live()
     )
 
 
@@ -164,7 +164,7 @@ class _DbLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.db.append_log(self.build, self.format(record))
+            self.db.builds.append_log(self.build, self.format(record))
         except Exception:  # logging must never stop a build
             self.handleError(record)
 
@@ -181,17 +181,17 @@ class _Poll:
     def progress(self, stage: str, fraction: float) -> None:
         now = time.monotonic()
         if stage != self.stage:
-            self.db.append_log(self.build, f"{time.strftime('%H:%M:%S')} stage {stage}")
+            self.db.builds.append_log(self.build, f"{time.strftime('%H:%M:%S')} stage {stage}")
         elif now - self.last_progress < PROGRESS_INTERVAL:
             return
         self.last_progress, self.stage = now, stage
-        self.db.update_build(self.build, stage=stage, progress=max(0.0, min(1.0, float(fraction))))
+        self.db.builds.update(self.build, stage=stage, progress=max(0.0, min(1.0, float(fraction))))
 
     def cancel(self) -> bool:
         now = time.monotonic()
         if not self.cancelled and now - self.last_cancel >= CANCEL_INTERVAL:
             self.last_cancel = now
-            self.cancelled = self.db.cancel_requested(self.build)
+            self.cancelled = self.db.builds.cancel_requested(self.build)
         return self.cancelled
 
 
@@ -199,7 +199,7 @@ def run_build(settings: Settings, build: str) -> str:
     """The worker's body: wait for the scene lock, build, record the outcome; returns the final state."""
     db = Database(settings.db_path)
     store = SceneStore(settings.data_dir)
-    row = db.build(build)
+    row = db.builds.get(build)
     scene = row["scene"]
     store.scene_dir(scene).mkdir(parents=True, exist_ok=True)
     lock = open(store.scene_dir(scene) / "build.lock", "a+")  # noqa: SIM115 - held until the process exits
@@ -208,14 +208,14 @@ def run_build(settings: Settings, build: str) -> str:
         # First come, first served: wait for older live builds of this scene, then for the lock itself.
         if not _older_live(db, row) and _try_lock(lock):
             break
-        if db.cancel_requested(build):
-            db.finish_build(build, "cancelled", "cancelled while waiting")
+        if db.builds.cancel_requested(build):
+            db.builds.finish(build, "cancelled", "cancelled while waiting")
             return "cancelled"
         if not waited:
-            db.append_log(build, "waiting for another build of this scene to finish")
+            db.builds.append_log(build, "waiting for another build of this scene to finish")
             waited = True
         time.sleep(0.2)
-    db.update_build(build, state="running", started=time.time(), pid=os.getpid(), stage="prepare")
+    db.builds.update(build, state="running", started=time.time(), pid=os.getpid(), stage="prepare")
     out = store.build_dir(scene, build)
     handler = _DbLog(db, build)
     logging.getLogger().addHandler(handler)
@@ -236,28 +236,28 @@ def run_build(settings: Settings, build: str) -> str:
             cancel=cancel,
             previous=store.build_dir(scene, published) if published else None,
         )
-        if cancel() or db.cancel_requested(build):
+        if cancel() or db.builds.cancel_requested(build):
             raise _Cancelled
         if not store.is_complete(scene, build):
             raise ManifestError("the builder finished without writing tileset.json and scene.json")
         summary = getattr(getattr(result, "report", None), "summary", None)
         if callable(summary):
-            db.append_log(build, summary())
-        db.update_build(build, stage="done", progress=1.0)
-        db.finish_build(build, "succeeded")
+            db.builds.append_log(build, summary())
+        db.builds.update(build, stage="done", progress=1.0)
+        db.builds.finish(build, "succeeded")
         return "succeeded"
     except _Cancelled:
         state, error = "cancelled", "cancelled by a planner"
     except TwinError as exc:
-        state, error = ("cancelled", str(exc)) if db.cancel_requested(build) else ("failed", str(exc))
+        state, error = ("cancelled", str(exc)) if db.builds.cancel_requested(build) else ("failed", str(exc))
     except Exception as exc:  # a bug in the builder: keep the traceback for the planner and for us
-        db.append_log(build, traceback.format_exc())
+        db.builds.append_log(build, traceback.format_exc())
         state, error = "failed", f"{type(exc).__name__}: {exc}"
     finally:
         logging.getLogger().removeHandler(handler)
     shutil.rmtree(out, ignore_errors=True)
-    db.append_log(build, f"{state}: {error}")
-    db.finish_build(build, state, error)
+    db.builds.append_log(build, f"{state}: {error}")
+    db.builds.finish(build, state, error)
     return state
 
 

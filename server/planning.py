@@ -18,7 +18,7 @@ def scene_for(ctx: Context, who: Principal, scene: str) -> dict[str, Any]:
     """The registered scene, if the caller may touch it; :class:`NotFound` otherwise (no hint)."""
     check_name("scene", scene)
     who.check_scene(scene)
-    return ctx.db.scene(scene)
+    return ctx.db.scenes.get(scene)
 
 
 def build_doc(ctx: Context, row: dict[str, Any], base: str, with_log: bool = False) -> dict[str, Any]:
@@ -30,21 +30,21 @@ def build_doc(ctx: Context, row: dict[str, Any], base: str, with_log: bool = Fal
     if row["state"] == "succeeded":
         doc["preview"] = f"{base.rstrip('/')}/preview/{row['scene']}/{row['id']}/tileset.json"
     if with_log:
-        doc["log"] = row.get("log") or ctx.db.build(row["id"])["log"]
+        doc["log"] = row.get("log") or ctx.db.builds.get(row["id"])["log"]
     return doc
 
 
 def planner_scene(ctx: Context, scene: str, base: str) -> dict[str, Any]:
     """A scene with its variants, uploads, latest builds and published build."""
     jobs.reap(ctx.db, ctx.store)
-    row = ctx.db.scene(scene)
+    row = ctx.db.scenes.get(scene)
     return {
         "id": row["id"],
         "title": row["title"],
         "published": ctx.store.published(scene),
-        "variants": ctx.db.variants(scene),
-        "uploads": ctx.db.uploads(scene),
-        "builds": [build_doc(ctx, b, base) for b in ctx.db.builds(scene, 20)],
+        "variants": ctx.db.scenes.variants(scene),
+        "uploads": ctx.db.uploads.of_scene(scene),
+        "builds": [build_doc(ctx, b, base) for b in ctx.db.builds.of_scene(scene, 20)],
     }
 
 
@@ -52,8 +52,8 @@ def put_variant(ctx: Context, scene: str, variant: str, title: str, removed: lis
     """Create or edit a variant (``existing`` names the city without designs and is not a variant)."""
     if variant == "existing":
         raise Conflict("'existing' is the city without designs; choose another variant id")
-    ctx.db.put_variant(scene, variant, title, removed)
-    return ctx.db.variant(scene, variant)
+    ctx.db.scenes.put_variant(scene, variant, title, removed)
+    return ctx.db.scenes.variant(scene, variant)
 
 
 def place_design(
@@ -68,26 +68,26 @@ def place_design(
         Anchor.from_dict(data)
     except ManifestError as exc:
         raise ManifestError(str(exc).replace("anchor: ", "anchor: ", 1)) from exc
-    ctx.db.put_design(scene, variant, design, upload, title, data)
-    return ctx.db.variant(scene, variant)
+    ctx.db.scenes.put_design(scene, variant, design, upload, title, data)
+    return ctx.db.scenes.variant(scene, variant)
 
 
 def delete_upload(ctx: Context, scene: str, upload: str) -> None:
     """Forget an upload and delete its file."""
-    row = ctx.db.upload(upload)
+    row = ctx.db.uploads.get(upload)
     if row["scene"] != scene:
         raise NotFound(f"upload {upload!r} not found")
-    ctx.db.delete_upload(upload)
+    ctx.db.uploads.delete(upload)
     shutil.rmtree(Path(ctx.settings.data_dir) / "uploads" / check_name("upload", upload), ignore_errors=True)
 
 
 def publish(ctx: Context, scene: str, build: str, base: str) -> dict[str, Any]:
     """Publish a succeeded build (precompress its JSON, swap the pointer)."""
-    row = ctx.db.build(build, scene)
+    row = ctx.db.builds.get(build, scene)
     if row["state"] != "succeeded":
         raise Conflict(f"build {build!r} is {row['state']}; only a succeeded build can be published")
     ctx.store.publish(scene, build)
-    return build_doc(ctx, ctx.db.build(build), base)
+    return build_doc(ctx, ctx.db.builds.get(build), base)
 
 
 def register_scene(ctx: Context, scene: str, title: str, manifest: str | None) -> dict[str, Any]:
@@ -96,5 +96,5 @@ def register_scene(ctx: Context, scene: str, title: str, manifest: str | None) -
     path = Path(manifest) if manifest else Path(ctx.settings.scenes_dir) / scene / "scene.toml"
     if not path.is_file():
         raise ManifestError(f"scene manifest {path} does not exist")
-    ctx.db.put_scene(scene, title, str(path.resolve()))
-    return ctx.db.scene(scene)
+    ctx.db.scenes.put(scene, title, str(path.resolve()))
+    return ctx.db.scenes.get(scene)

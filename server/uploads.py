@@ -18,8 +18,8 @@ from typing import Any
 
 import anyio
 
-from server.db import Database, new_id
 from server.errors import PayloadTooLarge
+from server.storage import Database, new_id
 from twin.errors import DesignError, TwinError, UnsupportedFormat
 
 #: Upload formats by their first bytes; zip archives and anything unknown are refused (415).
@@ -140,11 +140,11 @@ async def store_upload(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
         try:
-            db.add_upload(upload, scene, name, fmt, size, sha, info)
+            db.uploads.add(upload, scene, name, fmt, size, sha, info)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
-        return db.upload(upload)
+        return db.uploads.get(upload)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -30,7 +30,7 @@ UPLOAD_BODY = {
 @router.get("/scenes", summary="Scenes the caller may work on")
 def my_scenes(who: PlannerDep, ctx: CtxDep) -> list[dict[str, Any]]:
     """Registered scenes within the token's scope, with their published build."""
-    return [{**s, "published": ctx.store.published(s["id"])} for s in ctx.db.scenes() if who.may(s["id"])]
+    return [{**s, "published": ctx.store.published(s["id"])} for s in ctx.db.scenes.all() if who.may(s["id"])]
 
 
 @router.get("/scenes/{scene}", response_model=PlannerScene, summary="A scene with variants, uploads, builds")
@@ -74,7 +74,7 @@ async def upload(
 def list_uploads(scene: SceneId, who: PlannerDep, ctx: CtxDep) -> list[dict[str, Any]]:
     """Stored design files, oldest first."""
     planning.scene_for(ctx, who, scene)
-    return ctx.db.uploads(scene)
+    return ctx.db.uploads.of_scene(scene)
 
 
 @router.delete(
@@ -98,14 +98,14 @@ def put_variant(scene: SceneId, variant: Name, body: VariantIn, who: PlannerDep,
 def get_variant(scene: SceneId, variant: Name, who: PlannerDep, ctx: CtxDep) -> dict[str, Any]:
     """One variant with its placed designs."""
     planning.scene_for(ctx, who, scene)
-    return ctx.db.variant(scene, variant)
+    return ctx.db.scenes.variant(scene, variant)
 
 
 @router.delete("/scenes/{scene}/variants/{variant}", status_code=204, summary="Delete a variant")
 def delete_variant(scene: SceneId, variant: Name, who: PlannerDep, ctx: CtxDep) -> Response:
     """Delete a variant and its placements; uploads stay."""
     planning.scene_for(ctx, who, scene)
-    ctx.db.delete_variant(scene, variant)
+    ctx.db.scenes.delete_variant(scene, variant)
     return Response(status_code=204)
 
 
@@ -129,7 +129,7 @@ def put_design(
 def delete_design(scene: SceneId, variant: Name, design: Name, who: PlannerDep, ctx: CtxDep) -> Response:
     """Remove a placement (the upload stays)."""
     planning.scene_for(ctx, who, scene)
-    ctx.db.delete_design(scene, variant, design)
+    ctx.db.scenes.delete_design(scene, variant, design)
     return Response(status_code=204)
 
 
@@ -138,7 +138,7 @@ def start_build(scene: SceneId, who: PlannerDep, ctx: CtxDep, base: BaseUrlDep) 
     """Queue a build in a worker process; builds of one scene run one after the other."""
     planning.scene_for(ctx, who, scene)
     build = jobs.start_build(ctx.settings, ctx.db, scene)
-    return planning.build_doc(ctx, ctx.db.build(build), base)
+    return planning.build_doc(ctx, ctx.db.builds.get(build), base)
 
 
 @router.get("/scenes/{scene}/builds", response_model=list[BuildOut], summary="Latest builds")
@@ -146,7 +146,7 @@ def list_builds(scene: SceneId, who: PlannerDep, ctx: CtxDep, base: BaseUrlDep) 
     """The latest builds, newest first (without logs)."""
     planning.scene_for(ctx, who, scene)
     jobs.reap(ctx.db, ctx.store)
-    return [planning.build_doc(ctx, b, base) for b in ctx.db.builds(scene)]
+    return [planning.build_doc(ctx, b, base) for b in ctx.db.builds.of_scene(scene)]
 
 
 @router.get("/scenes/{scene}/builds/{build}", response_model=BuildOut, summary="A build with its log")
@@ -154,7 +154,7 @@ def get_build(scene: SceneId, build: Name, who: PlannerDep, ctx: CtxDep, base: B
     """State, progress, stage and log of one build."""
     planning.scene_for(ctx, who, scene)
     jobs.reap(ctx.db, ctx.store)
-    return planning.build_doc(ctx, ctx.db.build(build, scene), base, with_log=True)
+    return planning.build_doc(ctx, ctx.db.builds.get(build, scene), base, with_log=True)
 
 
 @router.post(

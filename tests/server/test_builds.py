@@ -100,7 +100,7 @@ def test_killed_worker_keeps_previous_version_and_upload(env: Env) -> None:
     running = wait(env, build, lambda b: b["state"] == "running" and b["progress"] > 0)
     partial = env.settings.data_dir / "scenes" / "demo" / "builds" / build
     assert (partial / "blobs" / "partial.glb").exists()  # killed with half a build on disk
-    pid = env.client.app.state.db.build(build)["pid"]
+    pid = env.client.app.state.db.builds.get(build)["pid"]
     os.kill(pid, signal.SIGKILL)
     done = wait(env, build)
     assert done["state"] == "failed" and "stopped unexpectedly" in done["error"], running

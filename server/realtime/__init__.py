@@ -1,0 +1,1 @@
+"""Real-time sessions (WebSocket rooms, e.g. guided visits) on an in-process hub."""

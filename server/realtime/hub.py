@@ -1,0 +1,100 @@
+"""An in-process hub of rooms: clients join a room by id and receive what the others in it broadcast.
+
+Each client has a bounded send queue. A broadcast only puts messages into the other clients' queues (never
+waits on a socket), and a client whose queue is full is dropped from the room: one slow viewer never
+stalls a visit. Whatever carries the messages (a WebSocket handler) reads :meth:`Client.receive` and
+closes the connection once :attr:`Client.dropped` is set. The hub lives in one event loop of one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Messages a client may have waiting before it counts as too slow and is dropped.
+DEFAULT_QUEUE = 64
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Client:
+    """One member of a room: its id, its send queue, and whether the hub has let it go."""
+
+    room: str
+    id: int
+    queue: asyncio.Queue[Any]
+    dropped: bool = False
+    reason: str = ""
+    _closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def receive(self) -> Any | None:
+        """The next message for this client, or None once it has been dropped or has left."""
+        if self._closed.is_set():
+            return None
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        get = asyncio.ensure_future(self.queue.get())
+        closed = asyncio.ensure_future(self._closed.wait())
+        done, _ = await asyncio.wait({get, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if get in done:
+            closed.cancel()
+            return get.result()
+        get.cancel()
+        return None
+
+    def _close(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self._closed.set()
+
+
+class Hub:
+    """Rooms keyed by id; :meth:`join`, :meth:`leave` and :meth:`broadcast` never block."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.queue_size = queue_size
+        self.rooms: dict[str, set[Client]] = {}
+
+    def join(self, room: str) -> Client:
+        """A new client in ``room`` (the room is made on first join)."""
+        client = Client(room, next(_ids), asyncio.Queue(self.queue_size))
+        self.rooms.setdefault(room, set()).add(client)
+        return client
+
+    def leave(self, client: Client, reason: str = "left") -> None:
+        """Take ``client`` out of its room (an empty room is forgotten); leaving twice is harmless."""
+        members = self.rooms.get(client.room)
+        if members is not None:
+            members.discard(client)
+            if not members:
+                del self.rooms[client.room]
+        client._close(reason)
+
+    def members(self, room: str) -> list[Client]:
+        """The clients in ``room``, by id."""
+        return sorted(self.rooms.get(room, ()), key=lambda c: c.id)
+
+    def broadcast(self, sender: Client | None, message: Any, room: str | None = None) -> int:
+        """Queue ``message`` for everyone in the sender's room (or ``room``) but the sender; returns how many.
+
+        A client whose queue is full is dropped from the room instead of being waited for.
+        """
+        target = room if room is not None else (sender.room if sender is not None else None)
+        if target is None:
+            raise ValueError("broadcast needs a sender or a room")
+        sent = 0
+        for client in self.members(target):
+            if client is sender:
+                continue
+            try:
+                client.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                client.dropped = True
+                self.leave(client, f"dropped: more than {self.queue_size} messages waiting")
+                continue
+            sent += 1
+        return sent
