@@ -2,7 +2,7 @@
 
 The only terrain module that does I/O. :func:`read_dem` reads just the window of the file that covers the
 scene (rasterio windowed read), fills its voids (GDAL's inverse-distance fill, as SRTM's few voids need) and
-resamples it bilinearly onto the post grid :func:`twin.context.terrain.pyramid_grid` chooses in the working
+resamples it bilinearly onto the post grid :func:`twin.context.terrain.grid_for` lays out in the working
 CRS. Heights stay in the file's vertical datum; :func:`twin.context.terrain.working_offset` turns them into
 working z.
 """
@@ -23,7 +23,7 @@ from rasterio.transform import Affine
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from twin.context.terrain import TILE_CELLS, HeightGrid, pyramid_grid
+from twin.context.terrain import HeightGrid, grid_for
 from twin.crs import parse_crs
 from twin.errors import SourceError
 
@@ -72,9 +72,8 @@ def read_dem(
     bounds: tuple[float, float, float, float],
     *,
     step: float | None = None,
-    tile_cells: int = TILE_CELLS,
 ) -> DemWindow:
-    """The DEM's heights over ``bounds`` (working CRS ``crs``) on a square grid of posts.
+    """The DEM's heights over ``bounds`` (working CRS ``crs``) on a grid of posts (:func:`grid_for`).
 
     step : post spacing in metres (default: the file's resolution along its finer axis)
     Raises SourceError when the file cannot be read, has no CRS, or covers too little of ``bounds``.
@@ -85,8 +84,9 @@ def read_dem(
             if ds.crs is None:
                 raise SourceError(f"DEM {path}: no coordinate reference system")
             native = _resolution_m(ds, bounds, crs)
-            x0, y0, fine, posts = pyramid_grid(bounds, step or native, tile_cells)
-            window = _window(ds, (x0, y0 - (posts - 1) * fine, x0 + (posts - 1) * fine, y0), crs)
+            fine = step or native
+            x0, y0, rows, cols = grid_for(bounds, fine)
+            window = _window(ds, (x0, y0 - (rows - 1) * fine, x0 + (cols - 1) * fine, y0), crs)
             band = ds.read(1, window=window, masked=True, boundless=False).astype(np.float64)
             src_transform = ds.window_transform(window)
             src_crs = ds.crs
@@ -96,7 +96,7 @@ def read_dem(
     if not valid.any():
         raise SourceError(f"DEM {path}: no valid heights over the scene")
     src = _fill(np.ma.filled(band, np.nan), valid)
-    dst = np.full((posts, posts), np.nan)
+    dst = np.full((rows, cols), np.nan)
     # Destination pixel centres are the posts: the pixel grid starts half a step north-west of post (0, 0).
     dst_transform = Affine(fine, 0.0, x0 - fine / 2.0, 0.0, -fine, y0 + fine / 2.0)
     reproject(

@@ -1,6 +1,6 @@
 """Terrain geometry: a height grid in the working CRS, ground sampling, site flattening and tiled LoD meshes.
 
-A :class:`HeightGrid` is a square raster of *posts* (point samples, not cells) in the working CRS, north up:
+A :class:`HeightGrid` is a raster of *posts* (point samples, not cells) in the working CRS, north up:
 post ``(row, col)`` sits at ``(x0 + col * step, y0 - row * step)``. Heights are working z (metres above the
 scene's z = 0), so buildings, designs and terrain share one vertical frame (see :func:`working_offset`).
 
@@ -55,7 +55,7 @@ def working_offset(datum: Datum, geoid_undulation: float, z0_height: float) -> f
 class HeightGrid:
     """Terrain heights on a regular grid of posts in the working CRS.
 
-    heights : (n, n) float64, row 0 is the northern edge; all finite
+    heights : (rows, cols) float64, row 0 is the northern edge; all finite
     x0, y0 : position of post (0, 0), the north-west corner
     step : post spacing in metres (> 0)
     crs : the working CRS
@@ -130,21 +130,13 @@ def _bilinear(values: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarra
     return out
 
 
-def pyramid_grid(
-    bounds: tuple[float, float, float, float], step: float, tile_cells: int = TILE_CELLS
-) -> tuple[float, float, float, int]:
-    """The grid a pyramid meshes without padding: (x0, y0, step, posts) of a square covering ``bounds``.
-
-    The square is centred on the bounds and cut into ``tile_cells * 2**levels`` cells of ``step`` (it grows
-    a little beyond the bounds to get there), so every level's tiles fall on posts.
-    """
+def grid_for(bounds: tuple[float, float, float, float], step: float) -> tuple[float, float, int, int]:
+    """Posts every ``step`` metres covering ``bounds``, centred on them: (x0, y0, rows, cols)."""
     minx, miny, maxx, maxy = bounds
-    needed = math.ceil(max(maxx - minx, maxy - miny, step) / step - 1e-9)
-    levels = max(0, math.ceil(math.log2(needed / tile_cells))) if needed > tile_cells else 0
-    cells = tile_cells * 2**levels
-    half = cells * step / 2.0
+    cols = max(math.ceil((maxx - minx) / step - 1e-9), 1) + 1
+    rows = max(math.ceil((maxy - miny) / step - 1e-9), 1) + 1
     cx, cy = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    return cx - half, cy + half, step, cells + 1
+    return cx - (cols - 1) * step / 2.0, cy + (rows - 1) * step / 2.0, rows, cols
 
 
 # -- ground under buildings --------------------------------------------------------------------------------------
