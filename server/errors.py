@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server import sandbox
 from twin import errors as E
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     E.SourceError: 422,
     E.CRSError: 422,
     E.InvalidGeometry: 422,
+    sandbox.SandboxError: 422,
     E.BuildError: 409,
     E.StoreError: 500,
     E.TwinError: 400,

@@ -6,6 +6,11 @@ dies with its process), turns the manifest plus the planner's variants into a :c
 and calls the builder (``settings.builder``, ``twin.build:build_scene`` by default) writing into
 ``builds/<build>/``. The published pointer is never touched by a build: killing a worker at any moment
 leaves the published version serving; :func:`reap` marks such builds failed and removes their folders.
+
+Native readers can kill the process that runs them (a segfault in an IFC reader): before the builder runs,
+every design of the build is checked in :mod:`server.sandbox`, so one bad design fails the build with a
+message naming its file. The worker records which files it is reading (the ``reading`` column), and the
+thread that waits for it turns a death by a signal into "the builder crashed (SIGSEGV) while reading ...".
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from server import sandbox
 from server.settings import Settings
 from server.storage import Database
 from server.store import SceneStore
-from server.uploads import upload_file
+from server.uploads import check_sandboxed, reader_limits, sniff, upload_file
 from twin.errors import Conflict, ManifestError, TwinError
 
 log = logging.getLogger(__name__)
@@ -55,8 +61,35 @@ def start_build(settings: Settings, db: Database, scene: str) -> str:
     )
     db.builds.update(build, pid=proc.pid)
     # Wait for the child in a thread so it never lingers as a zombie (which would look alive to reap()).
-    threading.Thread(target=proc.wait, daemon=True).start()
+    threading.Thread(target=_watch, args=(proc, db, SceneStore(settings.data_dir), build), daemon=True).start()
     return build
+
+
+def _watch(proc: subprocess.Popen[bytes], db: Database, store: SceneStore, build: str) -> None:
+    """Wait for a build worker; one that died by a signal fails its build, naming what it was reading."""
+    code = proc.wait()
+    if code >= 0:
+        return  # it recorded its own outcome (or reap() will, for an exit without one)
+    try:
+        row = db.builds.get(build)
+        if row["state"] in ("queued", "running"):
+            _fail_dead(db, store, row, crash_message(row, -code))
+    except Exception:  # the watcher must never take the server down
+        log.exception("recording the death of build worker %s failed", build)
+
+
+def crash_message(row: dict[str, Any], signum: int) -> str:
+    """What a planner reads when the worker of build ``row`` died by signal ``signum``."""
+    where = f"while reading {row['reading']}" if row.get("reading") else f"during stage {row.get('stage') or 'start'}"
+    return f"the builder crashed ({sandbox.signal_name(signum)}) {where}; the build worker stopped unexpectedly"
+
+
+def _fail_dead(db: Database, store: SceneStore, row: dict[str, Any], error: str) -> None:
+    # The partial folder goes first: once the build reads as failed, nothing of it is left.
+    if store.published(row["scene"]) != row["id"]:
+        shutil.rmtree(store.build_dir(row["scene"], row["id"]), ignore_errors=True)
+    db.builds.append_log(row["id"], f"{error}; the published version is unchanged")
+    db.builds.finish(row["id"], "failed", error)
 
 
 def cancel_build(db: Database, scene: str, build: str) -> dict[str, Any]:
@@ -89,10 +122,7 @@ def reap(db: Database, store: SceneStore, grace: float = 10.0) -> int:
     for row in db.builds.live():
         if _alive(row["pid"]) or (row["pid"] is None and time.time() - row["created"] < grace):
             continue
-        db.builds.finish(row["id"], "failed", "the build worker stopped unexpectedly")
-        db.builds.append_log(row["id"], "build worker died; the published version is unchanged")
-        if store.published(row["scene"]) != row["id"]:
-            shutil.rmtree(store.build_dir(row["scene"], row["id"]), ignore_errors=True)
+        _fail_dead(db, store, row, "the build worker stopped unexpectedly")
         n += 1
     return n
 
@@ -121,6 +151,35 @@ def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> Any:
     ids = {v.id for v in mine}
     variants = tuple(v for v in scene.variants if v.id not in ids) + tuple(mine)
     return dataclasses.replace(scene, variants=variants)
+
+
+def check_designs(settings: Settings, db: Database, build: str, scene: Any) -> None:
+    """Import every design of ``scene``'s variants in the sandbox; the first bad one fails the build.
+
+    Uploads were checked when they arrived, but limits change and manifest designs never were: a design that
+    crashes a reader must fail this build with its name, not kill the worker somewhere inside the builder.
+    """
+    names = {str(upload_file(settings.data_dir, up)): up["filename"] for up in db.uploads.of_scene(scene.id)}
+    limits = reader_limits(settings)
+    for variant in scene.variants:
+        for spec in variant.designs:
+            path = Path(spec.file)
+            label = names.get(str(path), path.name)
+            db.builds.update(build, stage="check designs", reading=label)
+            try:
+                check_sandboxed(path, sniff(path), settings.max_inflated_bytes, label, limits)
+            except TwinError as exc:
+                raise type(exc)(f"design {spec.id!r} of variant {variant.id!r}: {exc}") from exc
+    db.builds.update(build, reading="")
+
+
+def _reading(scene: Any, stage: str) -> str:
+    """The files the builder reads in ``stage`` (what a crash report names)."""
+    if stage == "read":
+        return ", ".join(Path(s.path).name for s in scene.sources)
+    if stage == "variants":
+        return ", ".join(Path(d.file).name for v in scene.variants for d in v.designs)
+    return ""
 
 
 def load_builder(spec: str) -> Callable[..., Any]:
@@ -172,20 +231,22 @@ class _DbLog(logging.Handler):
 class _Poll:
     """Throttled progress writes and cancel polls of one build."""
 
-    def __init__(self, db: Database, build: str) -> None:
-        self.db, self.build = db, build
+    def __init__(self, db: Database, build: str, scene: Any) -> None:
+        self.db, self.build, self.scene = db, build, scene
         self.stage = ""
         self.last_progress = self.last_cancel = 0.0
         self.cancelled = False
 
     def progress(self, stage: str, fraction: float) -> None:
         now = time.monotonic()
+        fields: dict[str, Any] = {}
         if stage != self.stage:
             self.db.builds.append_log(self.build, f"{time.strftime('%H:%M:%S')} stage {stage}")
+            fields["reading"] = _reading(self.scene, stage)
         elif now - self.last_progress < PROGRESS_INTERVAL:
             return
         self.last_progress, self.stage = now, stage
-        self.db.builds.update(self.build, stage=stage, progress=max(0.0, min(1.0, float(fraction))))
+        self.db.builds.update(self.build, stage=stage, progress=max(0.0, min(1.0, float(fraction))), **fields)
 
     def cancel(self) -> bool:
         now = time.monotonic()
@@ -220,13 +281,15 @@ def run_build(settings: Settings, build: str) -> str:
     handler = _DbLog(db, build)
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
-    poll = _Poll(db, build)
-    progress, cancel = poll.progress, poll.cancel
     try:
         builder = load_builder(settings.builder)
+        spec = scene_for_build(db, settings.data_dir, scene)
+        check_designs(settings, db, build, spec)
+        poll = _Poll(db, build, spec)
+        progress, cancel = poll.progress, poll.cancel
         published = store.published(scene)
         result = builder(
-            scene_for_build(db, settings.data_dir, scene),
+            spec,
             out,
             # Blobs stay in the build folder (blob_dir=None): URIs in tileset.json are relative to the blob
             # folder, and only out/blobs keeps them inside the public /tiles/<scene>/ tree.

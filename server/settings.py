@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     builder: str = "twin.build:build_scene"
     #: Parallel jobs handed to the builder (None: the builder decides).
     build_jobs: int | None = None
+    #: Limits of the child process that reads one design file (upload check, and each design of a build):
+    #: address space in bytes, CPU seconds, wall-clock seconds, and how many such children run at once.
+    reader_memory_bytes: int = 4 * 1024**3
+    reader_cpu_seconds: int = 120
+    reader_wall_seconds: float = 180.0
+    reader_concurrency: int = 2
 
     @property
     def db_path(self) -> Path:

@@ -3,7 +3,9 @@
 Nothing is left half-stored: the file is written under ``<data_dir>/tmp/``, checked (format by content, no
 external references, declared sizes that would unpack beyond the limit refused before anything unpacks,
 then :func:`twin.designs.load.load_design`), and only a good upload is renamed to ``<data_dir>/uploads/<id>/``
-and recorded in the database. Any failure removes the temp folder.
+and recorded in the database. Any failure removes the temp folder. Everything past the format sniff runs in
+:mod:`server.sandbox` (a child process with memory, CPU and wall-time limits): a file that crashes, hangs
+or exhausts a native reader fails its upload with a 422, and the server goes on serving.
 """
 
 from __future__ import annotations
@@ -18,12 +20,35 @@ from typing import Any
 
 import anyio
 
+from server import sandbox
 from server.errors import PayloadTooLarge
+from server.settings import Settings
 from server.storage import Database, new_id
 from twin.errors import DesignError, TwinError, UnsupportedFormat
 
 #: Upload formats by their first bytes; zip archives and anything unknown are refused (415).
 EXTENSIONS = {"glb": ".glb", "gltf": ".gltf", "ifc": ".ifc", "obj": ".obj", "citygml": ".gml"}
+#: What reads each format, as errors name it ("the IFC reader crashed on this file").
+READERS = {
+    "glb": "glTF reader",
+    "gltf": "glTF reader",
+    "ifc": "IFC reader",
+    "obj": "OBJ reader",
+    "citygml": "CityGML reader",
+}
+
+#: The twin.designs module that reads each format (imported before the sandbox measures the child).
+MODULES = {"glb": "gltf", "gltf": "gltf", "ifc": "ifc", "obj": "obj", "citygml": "citygml"}
+
+
+def reader_limits(settings: Settings) -> sandbox.Limits:
+    """The sandbox limits for checking one design file."""
+    return sandbox.Limits(
+        memory_bytes=settings.reader_memory_bytes,
+        cpu_seconds=settings.reader_cpu_seconds,
+        wall_seconds=settings.reader_wall_seconds,
+        concurrency=settings.reader_concurrency,
+    )
 
 
 def safe_filename(name: str) -> str:
@@ -113,6 +138,31 @@ def check_design(path: Path, max_inflated: int, title: str) -> tuple[str, dict[s
     return fmt, info
 
 
+def check_file(path: str, max_inflated: int, title: str) -> list[Any]:
+    """:func:`check_design` with JSON in and out: what :func:`check_sandboxed` runs in the child."""
+    fmt, info = check_design(Path(path), max_inflated, title)
+    return [fmt, info]
+
+
+def check_sandboxed(
+    path: Path, fmt: str, max_inflated: int, title: str, limits: sandbox.Limits
+) -> tuple[str, dict[str, Any]]:
+    """:func:`check_design` in a sandboxed child; a reader that crashes or runs out of limits is a 422."""
+    reader = READERS.get(fmt, "design reader")
+    preload = (f"twin.designs.{MODULES[fmt]}",) if fmt in MODULES else ()
+    fmt, info = sandbox.run(
+        "server.uploads:check_file",
+        str(path),
+        max_inflated,
+        title,
+        limits=limits,
+        label=title,
+        reader=reader,
+        preload=preload,
+    )
+    return str(fmt), dict(info)
+
+
 async def store_upload(
     db: Database,
     data_dir: Path,
@@ -122,6 +172,7 @@ async def store_upload(
     max_bytes: int,
     max_inflated: int,
     declared_length: int | None = None,
+    limits: sandbox.Limits | None = None,
 ) -> dict[str, Any]:
     """Stream ``chunks`` to disk, check the design, move it in and record it; returns the upload row."""
     if declared_length is not None and declared_length > max_bytes:
@@ -135,7 +186,8 @@ async def store_upload(
         size, sha = await _receive(chunks, raw, max_bytes)
         if size == 0:
             raise DesignError("the upload is empty")
-        fmt, info = await anyio.to_thread.run_sync(_check_and_rename, raw, max_inflated, name)
+        limits = limits or sandbox.Limits()
+        fmt, info = await anyio.to_thread.run_sync(_check_and_rename, raw, max_inflated, name, limits)
         target = Path(data_dir) / "uploads" / upload
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
@@ -149,14 +201,14 @@ async def store_upload(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _check_and_rename(raw: Path, max_inflated: int, title: str) -> tuple[str, dict[str, Any]]:
+def _check_and_rename(raw: Path, max_inflated: int, title: str, limits: sandbox.Limits) -> tuple[str, dict[str, Any]]:
     named = raw
     try:
         fmt = sniff(raw)
         # Readers pick sub-formats by suffix (trimesh), so give the file the extension of its content.
         named = raw.with_name("design" + EXTENSIONS[fmt])
         os.replace(raw, named)
-        _, info = check_design(named, max_inflated, title)
+        _, info = check_sandboxed(named, fmt, max_inflated, title, limits)
     except TwinError as exc:
         # Name the planner's file, never the server's temp paths.
         msg = str(exc)

@@ -67,6 +67,7 @@ async def upload(
         ctx.settings.max_upload_bytes,
         ctx.settings.max_inflated_bytes,
         int(length) if length and length.isdigit() else None,
+        uploads.reader_limits(ctx.settings),
     )
 
 

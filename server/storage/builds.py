@@ -34,9 +34,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX builds_scene ON builds(scene, created);
     """,
+    # 2: the file(s) the worker is reading, so a worker killed by a signal can be reported by file.
+    """
+    ALTER TABLE builds ADD COLUMN reading TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
-_UPDATABLE = {"state", "stage", "progress", "pid", "started", "finished", "error"}
+_UPDATABLE = {"state", "stage", "progress", "pid", "started", "finished", "error", "reading"}
 
 
 class Builds:
@@ -76,7 +80,7 @@ class Builds:
         return self.db.all("SELECT * FROM builds WHERE state IN ('queued', 'running')")
 
     def update(self, build: str, **fields: Any) -> None:
-        """Set columns of a build (state, stage, progress, pid, started, finished, error)."""
+        """Set columns of a build (state, stage, progress, pid, started, finished, error, reading)."""
         if not fields or not set(fields) <= _UPDATABLE:
             raise ValueError(f"cannot update build columns {sorted(set(fields) - _UPDATABLE)}")
         sets = ", ".join(f"{k}=?" for k in fields)

@@ -1,12 +1,15 @@
 """A stand-in for twin.build.build_scene with the same signature, for the worker tests.
 
-Its behaviour comes from ``fake.json`` beside the scene's manifest: ``{"steps": n, "delay": s, "fail": bool}``.
+Its behaviour comes from ``fake.json`` beside the scene's manifest: ``{"steps": n, "delay": s, "fail": bool,
+"segfault": bool}`` (``segfault``: die by SIGSEGV while "reading" the sources, as a crashing native reader would).
 It writes a blob first, then sleeps through its steps (polling ``cancel``), then writes the whole folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +41,9 @@ def build_scene(
     out = Path(out)
     (out / "blobs").mkdir(parents=True, exist_ok=True)
     (out / "blobs" / "partial.glb").write_bytes(box_glb(3.0))
+    if conf.get("segfault"):
+        progress("read", 0.5)
+        os.kill(os.getpid(), signal.SIGSEGV)
     for i in range(steps):
         progress("encode", i / steps)
         if cancel is not None and cancel():
