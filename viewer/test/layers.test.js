@@ -167,3 +167,87 @@ describe('LayerHost', () => {
     expect(host.get('nope')).toBeNull();
   });
 });
+
+describe('picking and measure layers', () => {
+  /** The two layers on a host with a fake panel and canvas; `ui` records the panel calls. */
+  async function setup() {
+    const { Group, Mesh, Vector3 } = await import('three');
+    const { PickingLayer } = await import('../src/layers/picking.js');
+    const { MeasureLayer } = await import('../src/layers/measure.js');
+    const ui = [];
+    const ctx = {
+      renderer: { domElement: new EventTarget() },
+      world: new Group(),
+      handlers: {},
+      sceneInfo: { mode: 'orbit', variants: null },
+      ui: {
+        showAttributes: (f) => ui.push(['show', f.properties.name]),
+        hideAttributes: () => ui.push(['hide']),
+        setMeasure: (r) => ui.push(['measure', r && (r === 'hint' ? r : Math.round(r.distance))]),
+      },
+    };
+    const host = new LayerHost(ctx);
+    const picking = host.register(new PickingLayer());
+    const measuring = host.register(new MeasureLayer());
+    const roof = new Mesh();
+    roof.name = 'Rathaus';
+    const hit = (x, y, z) => ({ object: roof, point: new Vector3(x, y, z) });
+    return { ctx, host, picking, measuring, ui, hit };
+  }
+
+  it('a pick selects the building outside the measuring tool, and adds points inside it', async () => {
+    const { ctx, host, picking, measuring, ui, hit } = await setup();
+    host.emit('onPick', hit(0, 18, 0));
+    expect(picking.picker.selected.properties).toEqual({ name: 'Rathaus' });
+    expect(ui).toEqual([['show', 'Rathaus']]);
+    ui.length = 0;
+    ctx.sceneInfo.mode = 'measure';
+    host.emit('onModeChanged', 'measure');
+    host.emit('onPick', hit(0, 18, 0));
+    host.emit('onPick', hit(3, 18, 4));
+    expect(measuring.measure.result.distance).toBeCloseTo(5);
+    expect(ui).toEqual([['measure', 'hint'], ['measure', 'hint'], ['measure', 5]]);
+    expect(ctx.handlers.onCloseInfo).toBeTypeOf('function');
+  });
+
+  it('XR modes leave the measuring tool alone; a desktop mode change and Escape clear it', async () => {
+    const { ctx, host, measuring, ui, hit } = await setup();
+    ctx.sceneInfo.mode = 'measure';
+    host.emit('onPick', hit(0, 0, 0));
+    host.emit('onModeChanged', 'tabletop');
+    expect(measuring.measure.points).toHaveLength(1);
+    host.emit('onKey', { key: 'Escape' });
+    expect(measuring.measure.points).toHaveLength(0);
+    expect(ui.slice(-2)).toEqual([['hide'], ['measure', 'hint']]);
+    host.emit('onPick', hit(0, 0, 0));
+    ctx.sceneInfo.mode = 'orbit';
+    host.emit('onModeChanged', 'orbit');
+    expect(measuring.measure.points).toHaveLength(0);
+    expect(ui.at(-1)).toEqual(['measure', null]);
+  });
+
+  it('a broken layer between them does not stop measuring', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { ctx, host, measuring, hit } = await setup();
+    // Registered after both: its failure must not reach back, and the next pick still measures.
+    host.register({
+      name: 'pins',
+      onPick: () => {
+        throw new Error('no pin service');
+      },
+    });
+    ctx.sceneInfo.mode = 'measure';
+    host.emit('onPick', hit(0, 0, 0));
+    host.emit('onPick', hit(0, 3, 0));
+    expect(measuring.measure.result.height).toBeCloseTo(3);
+    expect(host.failures.map((f) => f.layer)).toEqual(['pins']);
+  });
+
+  it('dispose takes the canvas listeners and the marks away', async () => {
+    const { ctx, host, picking, hit } = await setup();
+    host.emit('onPick', hit(0, 0, 0));
+    host.dispose();
+    expect(picking.picker.selected).toBeNull();
+    expect(ctx.world.children).toHaveLength(0);
+  });
+});
