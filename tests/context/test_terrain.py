@@ -18,6 +18,7 @@ from twin.context.terrain import (
     footprint_ground,
     ground_height,
     mesh_pyramid,
+    surface_grid,
 )
 from twin.context.terrain_tiles import encode_terrain_tile, terrain_tileset
 from twin.crs import Frame, geodetic_to_ecef, transformer
@@ -210,3 +211,27 @@ def test_flattened_site_is_level_and_blends(grid: HeightGrid) -> None:
     lo, hi = np.minimum(grid.heights, z), np.maximum(grid.heights, z)
     assert np.all((flat.heights[ring] >= lo[ring] - 1e-9) & (flat.heights[ring] <= hi[ring] + 1e-9))
     assert grid.heights[d == 0].std() > 0.1  # the site really was sloped
+
+
+def test_buildings_sample_the_ground_the_finest_tiles_show(grid: HeightGrid, pyramid: TerrainTile) -> None:
+    surface = surface_grid(pyramid, grid)
+    leaves = [t for t in pyramid.walk() if not t.children]
+    rng = np.random.default_rng(3)
+    for tile in leaves[::7]:
+        minx, miny, maxx, maxy = tile.bounds
+        x, y = rng.uniform(minx, maxx, 40), rng.uniform(miny, maxy, 40)
+        # Inside a triangle the surface is a plane: bilinear between the sampled posts is close to it.
+        assert np.abs(surface.sample(x, y) - _surface_height(tile, x, y)).max() < 0.5
+        cx, cy = grid.post_xy(
+            np.array([round((grid.y0 - y[0]) / grid.step)]), np.array([round((x[0] - grid.x0) / grid.step)])
+        )
+        assert surface.sample(cx, cy) == pytest.approx(_surface_height(tile, cx, cy), abs=1e-6)
+    assert np.abs(surface.heights - grid.heights).max() <= 0.5 + 1e-6
+    # A footprint's lowest ground on that surface: no corner of its walls floats above the rendered ground.
+    cx, cy = (BOUNDS[0] + BOUNDS[2]) / 2, (BOUNDS[1] + BOUNDS[3]) / 2
+    poly = Polygon([(cx, cy), (cx + 140, cy + 20), (cx + 90, cy + 110)])
+    lo = footprint_ground(surface, [poly])[0, 0]
+    xs, ys = np.meshgrid(np.linspace(cx, cx + 140, 200), np.linspace(cy, cy + 110, 200))
+    inside = shapely.contains_xy(poly, xs.ravel(), ys.ravel())
+    dense = surface.sample(xs.ravel()[inside], ys.ravel()[inside])
+    assert lo <= dense.min() + 1e-9 and dense.min() - lo < 0.05

@@ -10,7 +10,14 @@ import pytest
 from shapely.geometry import box
 
 from twin.context.terrain import HeightGrid
-from twin.context.terrain_layer import TerrainSpec, building_grounds, flatten_sites, load_terrain, write_terrain
+from twin.context.terrain_layer import (
+    TerrainSpec,
+    building_grounds,
+    flatten_sites,
+    load_terrain,
+    mesh_terrain,
+    write_terrain,
+)
 from twin.crs import Frame, transformer
 from twin.errors import ManifestError
 from twin.records import Building, Surface
@@ -77,14 +84,16 @@ def test_variant_terrain_shares_every_tile_the_site_does_not_touch(tmp_path: Pat
     terrain = load_terrain(spec, CRS, BUILDINGS_BOUNDS, z0_height=47.8 + 300.0, geoid_undulation=47.8)
     frame = Frame.from_bounds(CRS, BUILDINGS_BOUNDS, height=47.8 + 300.0)
     blobs = tmp_path / "blobs"
-    info, city = write_terrain(terrain.grid, spec, frame, tmp_path / "terrain", blobs)
+    root, _ = mesh_terrain(terrain.grid, spec)
+    info, city = write_terrain(root, "SRTM3", frame, tmp_path / "terrain", blobs)
     doc = json.loads((tmp_path / "terrain" / "tileset.json").read_text())
     assert validate_tileset_json(doc) == []
     assert doc["root"]["content"]["uri"].startswith("../blobs/")
     assert info["tiles"] == len(city) and info["levels"] >= 3 and info["leaf_error_m"] <= 1.0
     site = box(_X - 40, _Y - 30, _X + 40, _Y + 30)
     flat = flatten_sites(terrain.grid, [(site, 10.0)], spec.site_blend)
-    _, variant = write_terrain(flat, spec, frame, tmp_path / "variants" / "v" / "terrain", blobs)
+    flat_root, _ = mesh_terrain(flat, spec)
+    _, variant = write_terrain(flat_root, "SRTM3", frame, tmp_path / "variants" / "v" / "terrain", blobs)
     changed = variant - city
     assert 0 < len(changed) < len(variant) / 2  # the root and the tiles around the site, nothing else
     assert (tmp_path / "variants" / "v" / "terrain" / "tileset.json").exists()

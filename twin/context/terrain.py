@@ -323,7 +323,9 @@ def _mesh_tile(
     vcol = cs[np.round(vx[:, 0]).astype(np.int64)]
     vrow = rs[len(rs) - 1 - np.round(vx[:, 1]).astype(np.int64)]
     z = grid.heights[vrow, vcol]
-    error = _mesh_error(np.column_stack([vrow, vcol, z]), tri, grid.heights[r0 : r1 + 1, c0 : c1 + 1], r0, c0)
+    window_heights = grid.heights[r0 : r1 + 1, c0 : c1 + 1]
+    at_posts = _mesh_at_posts(np.column_stack([vrow, vcol, z]), tri, window_heights.shape, r0, c0)
+    error = float(np.abs(at_posts - window_heights).max())
     # Seen from above with rows running south, Delatin's triangles turn clockwise; flip to counter-clockwise.
     tri = _counter_clockwise(vcol, -vrow, tri)
     x, y = grid.post_xy(vrow, vcol)
@@ -358,8 +360,8 @@ def _counter_clockwise(x: np.ndarray, y: np.ndarray, tri: np.ndarray) -> np.ndar
     return out
 
 
-def _mesh_error(vertices: np.ndarray, tri: np.ndarray, heights: np.ndarray, r0: int, c0: int) -> float:
-    """Largest |mesh - post| over every post of ``heights`` (the window starting at post (r0, c0)).
+def _mesh_at_posts(vertices: np.ndarray, tri: np.ndarray, shape: tuple[int, int], r0: int, c0: int) -> np.ndarray:
+    """The mesh's height at every post of a window of ``shape`` starting at post (r0, c0).
 
     vertices : (n, 3) of (row, col, z) in full-grid post indices. Each triangle is tested against the posts of
     its bounding box by barycentric coordinates, all triangles at once.
@@ -373,20 +375,95 @@ def _mesh_error(vertices: np.ndarray, tri: np.ndarray, heights: np.ndarray, r0: 
     k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     pr = lo[t, 0] + k // nc[t]
     pc = lo[t, 1] + k % nc[t]
-    a, b, c = p[t, 0], p[t, 1], p[t, 2]
+    zm, inside = _barycentric(p[t], pr.astype(np.float64), pc.astype(np.float64))
+    out = np.full(shape, np.nan)
+    out[pr[inside] - r0, pc[inside] - c0] = zm[inside]
+    if not np.isfinite(out).all():
+        raise InvalidGeometry("terrain tile mesh does not cover its window")
+    return out
+
+
+@dataclass(frozen=True)
+class LeafSurface(HeightGrid):
+    """The finest tiles' surface, the ground a viewer sees up close, as a :class:`HeightGrid`.
+
+    ``heights`` holds the surface at every post; :meth:`sample` finds the triangle under each point, so
+    between posts it is the rendered surface too, not a bilinear blend.
+
+    triangles : (m, 3, 3) float64, every leaf surface triangle as (row, col, z) corners in post indices
+    cell_start : (cells + 1,) int64 CSR offsets into ``cell_triangles`` for cell ``row * (cols - 1) + col``
+    cell_triangles : (k,) int64, the triangles overlapping each cell
+    """
+
+    triangles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 3)))
+    cell_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    cell_triangles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The surface's heights at working (x, y) arrays; points beyond the grid take the nearest edge's."""
+        rows, cols = self.shape
+        shape = np.broadcast(np.asarray(x), np.asarray(y)).shape
+        col = np.clip((np.asarray(x, dtype=np.float64).ravel() - self.x0) / self.step, 0.0, cols - 1.0)
+        row = np.clip((self.y0 - np.asarray(y, dtype=np.float64).ravel()) / self.step, 0.0, rows - 1.0)
+        cell = np.minimum(row.astype(np.int64), rows - 2) * (cols - 1) + np.minimum(col.astype(np.int64), cols - 2)
+        counts = self.cell_start[cell + 1] - self.cell_start[cell]
+        point = np.repeat(np.arange(len(cell)), counts)
+        k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        tri = self.cell_triangles[self.cell_start[cell[point]] + k]
+        z, inside = _barycentric(self.triangles[tri], row[point], col[point])
+        out = np.full(len(cell), np.nan)
+        out[point[inside]] = z[inside]
+        return out.reshape(shape)
+
+
+def surface_grid(root: TerrainTile, grid: HeightGrid) -> LeafSurface:
+    """The finest tiles' surface over ``grid`` (see :class:`LeafSurface`): what buildings stand on.
+
+    Buildings sample this rather than the DEM, so their walls reach the rendered ground: the leaves lie
+    within ``max_error`` of the DEM, and a building placed on the DEM could float that much above them.
+    """
+    rows, cols = grid.shape
+    heights = np.full(grid.shape, np.nan)
+    parts = []
+    for tile in root.walk():
+        if tile.children:
+            continue
+        top = tile.positions[: tile.surface_vertices]
+        surface = tile.indices[np.all(tile.indices < tile.surface_vertices, axis=1)]
+        vertices = np.column_stack(
+            [np.round((grid.y0 - top[:, 1]) / grid.step), np.round((top[:, 0] - grid.x0) / grid.step), top[:, 2]]
+        )
+        minx, miny, maxx, maxy = tile.bounds
+        r0, c0 = round((grid.y0 - maxy) / grid.step), round((minx - grid.x0) / grid.step)
+        r1, c1 = round((grid.y0 - miny) / grid.step), round((maxx - grid.x0) / grid.step)
+        heights[r0 : r1 + 1, c0 : c1 + 1] = _mesh_at_posts(vertices, surface, (r1 - r0 + 1, c1 - c0 + 1), r0, c0)
+        parts.append(vertices[surface])
+    triangles = np.concatenate(parts)
+    # Which cells each triangle overlaps (its bounding box's cells), as CSR lists per cell.
+    lo = np.floor(triangles[:, :, :2].min(axis=1)).astype(np.int64)
+    hi = np.maximum(np.ceil(triangles[:, :, :2].max(axis=1)).astype(np.int64) - 1, lo)
+    nr, nc = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
+    counts = nr * nc
+    t = np.repeat(np.arange(len(triangles)), counts)
+    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    cell = (lo[t, 0] + k // nc[t]) * (cols - 1) + lo[t, 1] + k % nc[t]
+    order = np.argsort(cell, kind="stable")
+    start = np.searchsorted(cell[order], np.arange((rows - 1) * (cols - 1) + 1))
+    return LeafSurface(
+        heights, grid.x0, grid.y0, grid.step, grid.crs, grid.source, triangles, start.astype(np.int64), t[order]
+    )
+
+
+def _barycentric(tri: np.ndarray, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heights of triangles (m, 3, 3) of (row, col, z) at points (m,), and whether each point is inside."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
     det = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
     ok = det != 0
     det = np.where(ok, det, 1.0)
-    u = ((pr - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (pc - a[:, 1])) / det
-    v = ((b[:, 0] - a[:, 0]) * (pc - a[:, 1]) - (pr - a[:, 0]) * (b[:, 1] - a[:, 1])) / det
+    u = ((row - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (col - a[:, 1])) / det
+    v = ((b[:, 0] - a[:, 0]) * (col - a[:, 1]) - (row - a[:, 0]) * (b[:, 1] - a[:, 1])) / det
     inside = ok & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9)
-    zm = a[:, 2] + u * (b[:, 2] - a[:, 2]) + v * (c[:, 2] - a[:, 2])
-    zp = heights[pr[inside] - r0, pc[inside] - c0]
-    covered = np.zeros(heights.shape, dtype=bool)
-    covered[pr[inside] - r0, pc[inside] - c0] = True
-    if not covered.all():
-        raise InvalidGeometry("terrain tile mesh does not cover its window")
-    return float(np.abs(zm[inside] - zp).max())
+    return a[:, 2] + u * (b[:, 2] - a[:, 2]) + v * (c[:, 2] - a[:, 2]), inside
 
 
 def _with_skirts(
