@@ -13,6 +13,7 @@ import { LayerHost } from './layers/host.js';
 import { MeasureLayer } from './layers/measure.js';
 import { PickingLayer } from './layers/picking.js';
 import { SunLayer } from './layers/sun.js';
+import { TerrainLayer } from './layers/terrain.js';
 import { FALLBACK_GEO, VariantsLayer } from './layers/variants.js';
 import { BACKGROUND, XRLayer } from './layers/xr.js';
 import { xrSupport } from './xr/session.js';
@@ -92,6 +93,7 @@ const host = new LayerHost(
 );
 const sun = host.register(new SunLayer({ explicitDate }));
 const variants = host.register(new VariantsLayer());
+host.register(new TerrainLayer());
 const picking = host.register(new PickingLayer());
 const measuring = host.register(new MeasureLayer());
 const xrLayer = host.register(new XRLayer());
