@@ -14,8 +14,12 @@ from twin.context.terrain_layer import (
     TerrainSpec,
     building_grounds,
     flatten_sites,
+    lift,
     load_terrain,
     mesh_terrain,
+    on_the_ground,
+    prepare_terrain,
+    site_base,
     write_terrain,
 )
 from twin.crs import Frame, transformer
@@ -97,3 +101,21 @@ def test_variant_terrain_shares_every_tile_the_site_does_not_touch(tmp_path: Pat
     changed = variant - city
     assert 0 < len(changed) < len(variant) / 2  # the root and the tiles around the site, nothing else
     assert (tmp_path / "variants" / "v" / "terrain" / "tileset.json").exists()
+
+
+def test_city_terrain_lifts_meshes_and_levels_sites(tmp_path: Path) -> None:
+    spec = _spec(margin=300, tile_cells=8)
+    house = Building("way/1", "osm", CRS, footprint=box(_X, _Y, _X + 15, _Y + 10), height=9.0)
+    shed = Building("way/2", "osm", CRS, footprint=box(_X + 200, _Y, _X + 204, _Y + 3), height=3.0)
+    terrain = prepare_terrain(spec, CRS, [house, shed], z0_height=47.8 + 300.0, geoid_undulation=47.8)
+    placed = on_the_ground(terrain, [house, shed])
+    grounds = [b.properties["ground"] for b in placed]
+    assert grounds == pytest.approx(building_grounds(terrain.surface, [house, shed]), abs=1e-3)
+    assert placed[0].height == 9.0  # the record keeps heights above its ground
+    positions = np.array([[_X, _Y, 0.0], [_X + 200, _Y, 3.0]])
+    lifted = lift(positions, np.array([0, 1]), placed)
+    assert lifted[:, 2] == pytest.approx([grounds[0], 3.0 + grounds[1]])
+    assert on_the_ground(None, [house])[0] is house
+    site = box(_X - 20, _Y - 20, _X + 30, _Y + 30)
+    base = site_base(terrain, site)
+    assert base <= terrain.surface.sample(np.array([_X]), np.array([_Y]))[0]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +214,72 @@ def write_terrain(
         "encode_seconds": round(time.perf_counter() - started, 3),
     }
     return info, set(names.values())
+
+
+@dataclass(frozen=True)
+class CityTerrain:
+    """What a build keeps of its terrain: the grid, its pyramid, the ground buildings stand on, figures."""
+
+    spec: TerrainSpec
+    grid: HeightGrid
+    root: TerrainTile
+    surface: HeightGrid
+    info: dict[str, Any]
+
+
+def prepare_terrain(
+    spec: TerrainSpec, crs: str, buildings: Sequence[Building], z0_height: float, geoid_undulation: float
+) -> CityTerrain:
+    """Read and mesh the terrain under ``buildings`` (working CRS ``crs``)."""
+    started = time.perf_counter()
+    with_fp = [b.footprint.bounds for b in buildings if b.footprint is not None]
+    if not with_fp:
+        raise ManifestError("[terrain]: the scene has no footprints to place terrain under")
+    b = np.asarray(with_fp)
+    bounds = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+    terrain = load_terrain(spec, crs, bounds, z0_height, geoid_undulation)
+    root, surface = mesh_terrain(terrain.grid, spec)
+    info = {**terrain.info, "read_mesh_seconds": round(time.perf_counter() - started, 3)}
+    return CityTerrain(spec, terrain.grid, root, surface, info)
+
+
+def on_the_ground(terrain: CityTerrain | None, buildings: Sequence[Building]) -> list[Building]:
+    """The buildings with their ``ground`` (working z their base moves to, see :func:`building_grounds`)."""
+    if terrain is None:
+        return list(buildings)
+    grounds = building_grounds(terrain.surface, buildings)
+    return [
+        replace(b, properties={**b.properties, "ground": round(float(g), 3)}) if g != 0.0 else b
+        for b, g in zip(buildings, grounds, strict=True)
+    ]
+
+
+def lift(positions: np.ndarray, owner: np.ndarray, buildings: Sequence[Building]) -> np.ndarray:
+    """Mesh vertices (n, 3) moved up by their building's ``ground`` (``owner``: the building of each vertex)."""
+    ground = np.array([float(b.properties.get("ground", 0.0)) for b in buildings])
+    if not ground.any():
+        return positions
+    out = np.array(positions, dtype=np.float64)
+    out[:, 2] += ground[owner]
+    return out
+
+
+def site_base(terrain: CityTerrain, site: Polygon) -> float:
+    """The lowest ground of a design's site: where a design anchored on the ground stands."""
+    return float(footprint_ground(terrain.surface, [site])[0, 0])
+
+
+def write_variant_terrain(
+    terrain: CityTerrain,
+    sites: Sequence[tuple[Polygon, float]],
+    frame: Frame,
+    out_dir: Path,
+    blob_dir: Path,
+    *,
+    compress: bool = True,
+    version: str = "",
+) -> tuple[dict[str, Any], set[str]]:
+    """A variant's terrain tileset: the city's grid with the design sites levelled, in ``out_dir``."""
+    flat = flatten_sites(terrain.grid, sites, terrain.spec.site_blend)
+    root, _ = mesh_terrain(flat, terrain.spec)
+    return write_terrain(root, terrain.grid.source, frame, out_dir, blob_dir, compress=compress, version=version)
