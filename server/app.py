@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server import errors
 from server.deps import Context
-from server.routes import admin, ogc, planner, public, tiles
+from server.routes import admin, ogc, planner, public, tiles, visits
 from server.settings import Settings, load_settings
 from server.storage import Database
 from server.store import NAME_RE, SceneStore
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range"],
     )
-    for router in (public.router, tiles.router, ogc.router, planner.router, admin.router):
+    for router in (public.router, tiles.router, ogc.router, planner.router, admin.router, visits.router):
         app.include_router(router)
     _static(app, settings)
     return app

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     reader_wall_seconds: float = 180.0
     reader_concurrency: int = 2
 
+    #: Redis shared by several workers or machines for guided visits (``redis://host:6379/0``); None: in-process.
+    redis_url: str | None = None
+    #: Seconds a visitor whose connection dropped stays in the visit, waiting to resume.
+    visit_grace_seconds: float = 20.0
+
     @property
     def db_path(self) -> Path:
         """The SQLite database file."""

@@ -2,8 +2,11 @@
 
 Each client has a bounded send queue. A broadcast only puts messages into the other clients' queues (never
 waits on a socket), and a client whose queue is full is dropped from the room: one slow viewer never
-stalls a visit. Whatever carries the messages (a WebSocket handler) reads :meth:`Client.receive` and
-closes the connection once :attr:`Client.dropped` is set. The hub lives in one event loop of one process.
+stalls a visit. Messages that supersede each other (poses) go through :meth:`Hub.supersede` instead: each
+client keeps only the latest value per key, and :meth:`Client.receive` hands them over together as one
+:class:`Latest` once the queue is empty, so a busy client gets fewer, fresher poses instead of a backlog.
+Whatever carries the messages (a WebSocket handler) reads :meth:`Client.receive` and closes the connection
+once :attr:`Client.dropped` is set. The hub lives in one event loop of one process.
 """
 
 from __future__ import annotations
@@ -19,31 +22,46 @@ DEFAULT_QUEUE = 64
 _ids = itertools.count(1)
 
 
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """Superseding values waiting for a client, key → latest value (e.g. person id → pose)."""
+
+    values: dict[str, Any]
+
+
 @dataclass(eq=False)
 class Client:
-    """One member of a room: its id, its send queue, and whether the hub has let it go."""
+    """One member of a room: its id, an optional tag (who it is), its send queue, and whether it was let go."""
 
     room: str
     id: int
     queue: asyncio.Queue[Any]
+    tag: str = ""
     dropped: bool = False
     reason: str = ""
+    latest: dict[str, Any] = field(default_factory=dict)
     _closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def receive(self) -> Any | None:
-        """The next message for this client, or None once it has been dropped or has left."""
-        if self._closed.is_set():
-            return None
-        if not self.queue.empty():
-            return self.queue.get_nowait()
-        get = asyncio.ensure_future(self.queue.get())
-        closed = asyncio.ensure_future(self._closed.wait())
-        done, _ = await asyncio.wait({get, closed}, return_when=asyncio.FIRST_COMPLETED)
-        if get in done:
+        """The next queued message, else the waiting :class:`Latest` values; None once dropped or gone."""
+        while not self._closed.is_set():
+            if not self.queue.empty():
+                return self.queue.get_nowait()
+            if self.latest:
+                values, self.latest = self.latest, {}
+                return Latest(values)
+            self._wake.clear()
+            wake = asyncio.ensure_future(self._wake.wait())
+            closed = asyncio.ensure_future(self._closed.wait())
+            await asyncio.wait({wake, closed}, return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
             closed.cancel()
-            return get.result()
-        get.cancel()
         return None
+
+    def _put(self, message: Any) -> None:
+        self.queue.put_nowait(message)
+        self._wake.set()
 
     def _close(self, reason: str) -> None:
         self.reason = self.reason or reason
@@ -59,9 +77,9 @@ class Hub:
         self.queue_size = queue_size
         self.rooms: dict[str, set[Client]] = {}
 
-    def join(self, room: str) -> Client:
-        """A new client in ``room`` (the room is made on first join)."""
-        client = Client(room, next(_ids), asyncio.Queue(self.queue_size))
+    def join(self, room: str, tag: str = "") -> Client:
+        """A new client in ``room`` (the room is made on first join), tagged ``tag``."""
+        client = Client(room, next(_ids), asyncio.Queue(self.queue_size), tag)
         self.rooms.setdefault(room, set()).add(client)
         return client
 
@@ -78,23 +96,36 @@ class Hub:
         """The clients in ``room``, by id."""
         return sorted(self.rooms.get(room, ()), key=lambda c: c.id)
 
-    def broadcast(self, sender: Client | None, message: Any, room: str | None = None) -> int:
+    def broadcast(self, sender: Client | None, message: Any, room: str | None = None, skip: str = "") -> int:
         """Queue ``message`` for everyone in the sender's room (or ``room``) but the sender; returns how many.
 
-        A client whose queue is full is dropped from the room instead of being waited for.
+        Clients tagged ``skip`` are left out too. A client whose queue is full is dropped from the room
+        instead of being waited for.
         """
         target = room if room is not None else (sender.room if sender is not None else None)
         if target is None:
             raise ValueError("broadcast needs a sender or a room")
         sent = 0
         for client in self.members(target):
-            if client is sender:
+            if client is sender or (skip and client.tag == skip):
                 continue
             try:
-                client.queue.put_nowait(message)
+                client._put(message)
             except asyncio.QueueFull:
                 client.dropped = True
                 self.leave(client, f"dropped: more than {self.queue_size} messages waiting")
                 continue
+            sent += 1
+        return sent
+
+    def supersede(self, room: str, key: str, value: Any, skip: str = "") -> int:
+        """Set ``key`` to ``value`` for everyone in ``room`` (but clients tagged ``skip``), replacing what
+        they had not yet received under that key; never drops anyone. Returns how many."""
+        sent = 0
+        for client in self.rooms.get(room, ()):
+            if skip and client.tag == skip:
+                continue
+            client.latest[key] = value
+            client._wake.set()
             sent += 1
         return sent
