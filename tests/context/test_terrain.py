@@ -235,3 +235,24 @@ def test_buildings_sample_the_ground_the_finest_tiles_show(grid: HeightGrid, pyr
     inside = shapely.contains_xy(poly, xs.ravel(), ys.ravel())
     dense = surface.sample(xs.ravel()[inside], ys.ravel()[inside])
     assert lo <= dense.min() + 1e-9 and dense.min() - lo < 0.05
+
+
+def test_a_site_smaller_than_a_cell_is_level_in_the_finest_tiles(grid: HeightGrid) -> None:
+    from twin.context.terrain import site_detail
+
+    cx, cy = (BOUNDS[0] + BOUNDS[2]) / 2 + 13.0, (BOUNDS[1] + BOUNDS[3]) / 2 - 7.0
+    site = box(cx, cy, cx + 20, cy + 12)  # a plot, a third of a 60 m cell
+    z = float(footprint_ground(grid, [site])[0, 0])
+    flat = flatten_site(grid, site, z, blend=20.0)
+    root = mesh_pyramid(flat, max_error=0.5, tile_cells=8, detail=site_detail(grid, [(site, z)], 20.0))
+    leaves = [t for t in root.walk() if not t.children and shapely.intersects(site, box(*t.bounds))]
+    assert leaves and all(t.surface_vertices > 100 for t in leaves)  # meshed from the finer posts
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(cx, cx + 20, 200), rng.uniform(cy, cy + 12, 200)
+    heights = np.nanmax([_surface_height(t, x, y) for t in leaves], axis=0)
+    # Level within 5 cm at the finer posts, and within 10 cm between them (the site's edge falls between).
+    assert np.abs(heights - z).max() <= 0.1
+    # 40 m away the slope is the DEM's again (within the finest tiles' error bound).
+    far_x, far_y = np.full(20, cx + 60.0), np.linspace(cy - 10, cy + 20, 20)
+    far = np.nanmax([_surface_height(t, far_x, far_y) for t in root.walk() if not t.children], axis=0)
+    assert np.abs(far - grid.sample(far_x, far_y)).max() <= 0.5 + 1e-6

@@ -20,6 +20,7 @@ Nothing here does I/O; :mod:`twin.context.dem` reads DEM files into a :class:`He
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -190,12 +191,28 @@ def footprint_ground(grid: HeightGrid | None, footprints: list[Polygon | MultiPo
     return out
 
 
-def flatten_site(grid: HeightGrid, site: Polygon | MultiPolygon, z: float, blend: float = 20.0) -> HeightGrid:
-    """The grid with ``site`` levelled to ``z``, blended back into the slope over ``blend`` metres around it.
+def level_sites(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, sites: Sequence[tuple[Polygon | MultiPolygon, float]], blend: float
+) -> np.ndarray:
+    """Heights ``z`` at points (x, y) with every (site, level) levelled, blended into the slope around it.
 
-    Inside the site every post is ``z``; a post at distance d < blend outside moves towards its own height
-    along a smoothstep of d / blend (no kink at either end), beyond that nothing changes.
+    Inside a site the height is its level; at distance d < blend outside it moves towards its own height
+    along a smoothstep of d / blend (no kink at either end); beyond that nothing changes.
     """
+    out = np.array(z, dtype=np.float64)
+    points = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    for site, level in sites:
+        if site.is_empty:
+            continue
+        d = shapely.distance(site, points)
+        t = np.clip(d / blend, 0.0, 1.0) if blend > 0 else (d > 0).astype(np.float64)
+        w = t * t * (3.0 - 2.0 * t)
+        out = level + (out - level) * w
+    return out
+
+
+def flatten_site(grid: HeightGrid, site: Polygon | MultiPolygon, z: float, blend: float = 20.0) -> HeightGrid:
+    """The grid with ``site`` levelled to ``z`` at its posts, blended into the slope (:func:`level_sites`)."""
     if site.is_empty:
         return grid
     minx, miny, maxx, maxy = site.buffer(blend + grid.step).bounds
@@ -204,15 +221,38 @@ def flatten_site(grid: HeightGrid, site: Polygon | MultiPolygon, z: float, blend
     c0, c1 = max(int((minx - grid.x0) // grid.step), 0), min(math.ceil((maxx - grid.x0) / grid.step), cols - 1)
     if r1 < r0 or c1 < c0:
         return grid
-    rr, cc = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
-    px, py = grid.post_xy(rr.ravel(), cc.ravel())
-    d = shapely.distance(site, shapely.points(px, py))
-    t = np.clip(d / blend, 0.0, 1.0) if blend > 0 else (d > 0).astype(np.float64)
-    w = t * t * (3.0 - 2.0 * t)
+    rr, cc = (a.ravel() for a in np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij"))
+    px, py = grid.post_xy(rr, cc)
     heights = grid.heights.copy()
-    old = heights[rr.ravel(), cc.ravel()]
-    heights[rr.ravel(), cc.ravel()] = z + (old - z) * w
+    heights[rr, cc] = level_sites(px, py, heights[rr, cc], [(site, z)], blend)
     return replace(grid, heights=heights)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Finer heights for the finest tiles over ``area`` (a design site is often smaller than one DEM cell).
+
+    area : where the finest tiles are meshed from ``factor`` times as many posts along each side
+    heights : (x, y) arrays → heights there, e.g. the DEM bilinear with the sites levelled
+    max_error : those tiles' error bound (a levelled site should look level: tighter than the DEM's)
+    """
+
+    area: Polygon | MultiPolygon
+    heights: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    factor: int = 8
+    max_error: float = 0.05
+
+
+def site_detail(
+    grid: HeightGrid, sites: Sequence[tuple[Polygon | MultiPolygon, float]], blend: float, factor: int = 8
+) -> Detail:
+    """The :class:`Detail` that levels ``sites`` between the grid's posts (the DEM bilinear, then levelled)."""
+    area = shapely.union_all([site.buffer(blend + 2.0 * grid.step) for site, _ in sites])
+
+    def heights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return level_sites(x, y, grid.sample(x, y), sites, blend)
+
+    return Detail(area, heights, factor)
 
 
 # -- meshing -----------------------------------------------------------------------------------------------------
@@ -264,11 +304,14 @@ def pyramid_levels(grid: HeightGrid, tile_cells: int = TILE_CELLS) -> int:
     return max(0, math.ceil(math.log2(cells / tile_cells))) if cells > tile_cells else 0
 
 
-def mesh_pyramid(grid: HeightGrid, max_error: float = 1.0, tile_cells: int = TILE_CELLS) -> TerrainTile:
+def mesh_pyramid(
+    grid: HeightGrid, max_error: float = 1.0, tile_cells: int = TILE_CELLS, detail: Detail | None = None
+) -> TerrainTile:
     """Mesh ``grid`` as a quadtree of simplified tiles; returns the root (see the module docs).
 
     max_error : the leaves' Delatin error bound (m); a level up allows twice as much
     tile_cells : cells along a tile side (a power of two keeps strides even)
+    detail : finer heights for the finest tiles that touch its area (their error is measured against those)
     """
     if not (max_error > 0 and math.isfinite(max_error)):
         raise InvalidGeometry(f"max_error must be positive, got {max_error}")
@@ -292,6 +335,10 @@ def mesh_pyramid(grid: HeightGrid, max_error: float = 1.0, tile_cells: int = TIL
         quads = [(2 * row + dr, 2 * col + dc) for dr in (0, 1) for dc in (0, 1)] if level < levels else []
         children = tuple(t for t in (build(level + 1, r, c) for r, c in quads) if t is not None)
         bound = max_error * 2 ** (levels - level)
+        if detail is not None and level == levels:
+            (bx0, bx1), (by1, by0) = grid.post_xy(np.array([r0, r1]), np.array([c0, c1]))
+            if detail.area.intersects(shapely.box(bx0, by0, bx1, by1)):
+                return _mesh_detail(grid, detail, level, row, col, (r0, r1, c0, c1), bound)
         return _mesh_tile(padded, level, row, col, (r0, r1, c0, c1), stride, bound, children)
 
     root = build(0, 0, 0)
@@ -348,6 +395,20 @@ def _mesh_tile(
         skirt,
         children,
     )
+
+
+def _mesh_detail(
+    grid: HeightGrid, detail: Detail, level: int, row: int, col: int, window: tuple[int, int, int, int], bound: float
+) -> TerrainTile:
+    """A finest tile meshed from ``detail.factor`` times finer posts of the detail heights."""
+    r0, r1, c0, c1 = window
+    k = detail.factor
+    (x0, _), (y0, _) = grid.post_xy(np.array([r0, r1]), np.array([c0, c1]))
+    step = grid.step / k
+    rows, cols = (r1 - r0) * k + 1, (c1 - c0) * k + 1
+    gx, gy = np.meshgrid(x0 + np.arange(cols) * step, y0 - np.arange(rows) * step)
+    fine = HeightGrid(detail.heights(gx, gy), float(x0), float(y0), step, grid.crs, grid.source)
+    return _mesh_tile(fine, level, row, col, (0, rows - 1, 0, cols - 1), 1, min(bound, detail.max_error), ())
 
 
 def _counter_clockwise(x: np.ndarray, y: np.ndarray, tri: np.ndarray) -> np.ndarray:

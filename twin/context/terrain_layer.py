@@ -29,6 +29,7 @@ from twin.context.terrain import (
     flatten_site,
     footprint_ground,
     mesh_pyramid,
+    site_detail,
     surface_grid,
     working_offset,
 )
@@ -280,6 +281,9 @@ def write_variant_terrain(
     version: str = "",
 ) -> tuple[dict[str, Any], set[str]]:
     """A variant's terrain tileset: the city's grid with the design sites levelled, in ``out_dir``."""
-    flat = flatten_sites(terrain.grid, sites, terrain.spec.site_blend)
-    root, _ = mesh_terrain(flat, terrain.spec)
+    blend = terrain.spec.site_blend
+    flat = flatten_sites(terrain.grid, sites, blend)
+    # Sites are often smaller than a DEM cell: the finest tiles around them are meshed from finer posts.
+    detail = site_detail(terrain.grid, sites, blend)
+    root = mesh_pyramid(flat, terrain.spec.max_error, terrain.spec.tile_cells, detail)
     return write_terrain(root, terrain.grid.source, frame, out_dir, blob_dir, compress=compress, version=version)
