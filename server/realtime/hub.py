@@ -40,21 +40,33 @@ class Client:
     dropped: bool = False
     reason: str = ""
     latest: dict[str, Any] = field(default_factory=dict)
+    interval: float = 0.0
+    _hold: float = 0.0
     _closed: asyncio.Event = field(default_factory=asyncio.Event)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def receive(self) -> Any | None:
-        """The next queued message, else the waiting :class:`Latest` values; None once dropped or gone."""
+        """The next queued message, else the waiting :class:`Latest` values; None once dropped or gone.
+
+        :class:`Latest` comes at most once per :attr:`interval` seconds: values arriving in between are
+        gathered (and superseded) into the next one, so a receiver gets poses at a steady rate whatever the
+        number of senders, while queued messages are never held back.
+        """
+        loop = asyncio.get_running_loop()
         while not self._closed.is_set():
             if not self.queue.empty():
                 return self.queue.get_nowait()
+            wait: float | None = None
             if self.latest:
-                values, self.latest = self.latest, {}
-                return Latest(values)
+                wait = self._hold - loop.time()
+                if wait <= 0:
+                    values, self.latest = self.latest, {}
+                    self._hold = loop.time() + self.interval
+                    return Latest(values)
             self._wake.clear()
             wake = asyncio.ensure_future(self._wake.wait())
             closed = asyncio.ensure_future(self._closed.wait())
-            await asyncio.wait({wake, closed}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({wake, closed}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             wake.cancel()
             closed.cancel()
         return None
@@ -71,15 +83,17 @@ class Client:
 class Hub:
     """Rooms keyed by id; :meth:`join`, :meth:`leave` and :meth:`broadcast` never block."""
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE) -> None:
+    def __init__(self, queue_size: int = DEFAULT_QUEUE, interval: float = 0.0) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self.queue_size = queue_size
+        #: Least time between two :class:`Latest` deliveries to one client, seconds.
+        self.interval = interval
         self.rooms: dict[str, set[Client]] = {}
 
     def join(self, room: str, tag: str = "") -> Client:
         """A new client in ``room`` (the room is made on first join), tagged ``tag``."""
-        client = Client(room, next(_ids), asyncio.Queue(self.queue_size), tag)
+        client = Client(room, next(_ids), asyncio.Queue(self.queue_size), tag, interval=self.interval)
         self.rooms.setdefault(room, set()).add(client)
         return client
 
@@ -125,7 +139,9 @@ class Hub:
         for client in self.rooms.get(room, ()):
             if skip and client.tag == skip:
                 continue
+            first = not client.latest
             client.latest[key] = value
-            client._wake.set()
+            if first:  # a client already holding values is woken by its interval, not by every new value
+                client._wake.set()
             sent += 1
         return sent

@@ -37,6 +37,8 @@ BURST = 80.0
 #: A connection that keeps flooding or sending nonsense past these counts is closed (the visit goes on).
 MAX_OVER_RATE = 400
 MAX_INVALID = 50
+#: Least time between two ``poses`` messages to one person: 40 a second at most, however many people send.
+POSE_INTERVAL = 1 / 40
 #: Failed join attempts (unknown code, wrong host key or resume token) per address and window.
 FAIL_LIMIT = 20
 FAIL_WINDOW = 60.0
@@ -104,7 +106,7 @@ class VisitService:
         self.redis_url = redis_url
         self.grace = grace
         self.max_people = max_people
-        self.hub = Hub(queue_size)
+        self.hub = Hub(queue_size, POSE_INTERVAL)
         self._backend = backend
         self._started = False
         self._lock: asyncio.Lock | None = None

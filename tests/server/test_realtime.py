@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.realtime.hub import Hub
+from server.realtime.hub import Hub, Latest
 
 
 def test_broadcast_reaches_the_others_in_the_room_only() -> None:
@@ -61,3 +61,24 @@ def test_a_slow_client_is_dropped_and_the_room_goes_on() -> None:
 def test_queue_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Hub(queue_size=0)
+
+
+def test_superseding_values_arrive_latest_only_and_at_most_once_per_interval() -> None:
+    async def main() -> None:
+        hub = Hub(interval=0.05)
+        guide, viewer = hub.join("r", tag="guide"), hub.join("r", tag="viewer")
+        for i in range(10):
+            assert hub.supersede("r", "guide", i, skip="guide") == 1
+        assert guide.latest == {}
+        first = await viewer.receive()
+        assert isinstance(first, Latest) and first.values == {"guide": 9}
+        hub.supersede("r", "guide", 10, skip="guide")
+        hub.broadcast(guide, "state")  # queued messages are not held back by the interval
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert await viewer.receive() == "state"
+        again = await viewer.receive()
+        assert isinstance(again, Latest) and again.values == {"guide": 10}
+        assert loop.time() - start >= 0.04
+
+    asyncio.run(main())
