@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server import errors
 from server.deps import Context
-from server.routes import admin, ogc, planner, public, tiles, visits
+from server.routes import admin, ogc, participation, planner, public, tiles, visits
 from server.settings import Settings, load_settings
 from server.storage import Database
 from server.store import NAME_RE, SceneStore
@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range"],
     )
-    for router in (public.router, tiles.router, ogc.router, planner.router, admin.router, visits.router):
+    # participation's OGC router goes before ogc's: /ogc/collections/{scene}.contributions is its collection.
+    routers = (public.router, tiles.router, participation.ogc_router, ogc.router, participation.router)
+    for router in (*routers, planner.router, admin.router, visits.router):
         app.include_router(router)
     _static(app, settings)
     return app
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _static(app: FastAPI, settings: Settings) -> None:
     """The planner page at /planner/ and the built viewer at / (the viewer last: it catches the rest)."""
     app.mount("/planner/", StaticFiles(directory=STATIC / "planner", html=True), name="planner")
+    app.mount("/moderate/", StaticFiles(directory=STATIC / "moderate", html=True), name="moderate")
 
     @app.get("/planner", include_in_schema=False)
     def planner_page() -> RedirectResponse:

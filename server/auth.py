@@ -1,4 +1,5 @@
-"""Bearer tokens and roles: ``public`` (no token), ``planner`` (their scenes), ``admin`` (everything).
+"""Bearer tokens and roles: ``public`` (no token), ``planner`` (their scenes), ``moderator`` (participation in
+their scenes), ``admin`` (everything).
 
 A token is ``twin_`` + 32 random bytes (URL-safe base64); only its sha256 is stored, so a stolen database
 does not give access. Planner tokens carry a list of scenes (``["*"]`` for all).
@@ -18,7 +19,7 @@ from server.errors import Unauthenticated
 from server.storage import Database
 from twin.errors import NotFound, PermissionDenied
 
-ROLES = ("planner", "admin")
+ROLES = ("planner", "admin", "moderator")
 
 
 def digest(token: str) -> str:
@@ -76,5 +77,20 @@ def require_admin(who: Annotated[Principal, Depends(authenticate)]) -> Principal
     return who
 
 
-PlannerDep = Annotated[Principal, Depends(authenticate)]
+def require_planner(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """The caller, who must be a planner or an admin (a moderator token only moderates)."""
+    if who.role not in ("planner", "admin"):
+        raise PermissionDenied("this needs a planner token")
+    return who
+
+
+def require_moderator(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """The caller, who must be a moderator or an admin; the scene is checked by the handler."""
+    if who.role not in ("moderator", "admin"):
+        raise PermissionDenied("this needs a moderator token")
+    return who
+
+
+PlannerDep = Annotated[Principal, Depends(require_planner)]
+ModeratorDep = Annotated[Principal, Depends(require_moderator)]
 AdminDep = Annotated[Principal, Depends(require_admin)]

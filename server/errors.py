@@ -34,11 +34,21 @@ class BadRequest(E.TwinError):
     """A request parameter is malformed (a bbox that is not four numbers, a bad path)."""
 
 
+class Unprocessable(E.TwinError):
+    """A well-formed request whose content breaks a rule (text only blanks, a position outside the scene)."""
+
+
+class TooManyRequests(E.TwinError):
+    """A client or a scene sent more than its rate allows; try again later."""
+
+
 #: twin.errors class -> HTTP status; the most specific class in a raised error's MRO wins.
 STATUS_CODES: dict[type[Exception], int] = {
     Unauthenticated: 401,
     PayloadTooLarge: 413,
     BadRequest: 400,
+    Unprocessable: 422,
+    TooManyRequests: 429,
     E.PermissionDenied: 403,
     E.NotFound: 404,
     E.Conflict: 409,
@@ -65,6 +75,7 @@ TITLES = {
     415: "Unsupported Media Type",
     416: "Range Not Satisfiable",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
 }
 

@@ -127,7 +127,7 @@ class TokenIn(BaseModel):
     """A token to create."""
 
     model_config = ConfigDict(extra="forbid")
-    role: Literal["planner", "admin"]
+    role: Literal["planner", "admin", "moderator"]
     name: str = Field(min_length=1, max_length=200)
     scenes: list[str] = Field(default_factory=list, max_length=1000)
 

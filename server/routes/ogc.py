@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from server import scenes
 from server.deps import BaseUrlDep, CtxDep
 from server.models import Problem
+from server.participation.export import ogc_collection
 from server.store import NAME_PATTERN
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], responses={404: {"model": Problem}})
@@ -90,13 +91,13 @@ def conformance() -> dict[str, list[str]]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", summary="Collections (published scenes)")
+@router.get("/collections", summary="Collections (published scenes and their contributions)")
 def collections(ctx: CtxDep, base: BaseUrlDep) -> dict[str, Any]:
-    """One 3d-container collection per published scene."""
+    """Per published scene a 3d-container collection and a feature collection of its contributions."""
     docs = scenes.public_scenes(ctx.store, base)
     return {
         "links": [{"href": f"{base.rstrip('/')}/ogc/collections", "rel": "self", "type": "application/json"}],
-        "collections": [collection(d, base) for d in docs],
+        "collections": [c for d in docs for c in (collection(d, base), ogc_collection(d, base))],
     }
 
 

@@ -64,7 +64,7 @@ def test_ogc(env: Env) -> None:
     conf = env.client.get("/ogc/conformance").json()["conformsTo"]
     assert any("geovolumes" in c for c in conf)
     cols = env.client.get("/ogc/collections").json()["collections"]
-    assert [c["id"] for c in cols] == ["demo"]
+    assert [c["id"] for c in cols] == ["demo", "demo.contributions"]
     col = env.client.get("/ogc/collections/demo").json()
     assert col["collectionType"] == "3d-container"
     tiles = [c for c in col["content"] if c["type"] == "application/json+3dtiles"]
