@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server import errors
 from server.deps import Context
-from server.routes import admin, ogc, participation, planner, public, tiles, visits
+from server.routes import admin, ogc, participation, planner, public, sensors, tiles, visits
 from server.settings import Settings, load_settings
 from server.storage import Database
 from server.store import NAME_RE, SceneStore
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # participation's OGC router goes before ogc's: /ogc/collections/{scene}.contributions is its collection.
     routers = (public.router, tiles.router, participation.ogc_router, ogc.router, participation.router)
-    for router in (*routers, planner.router, admin.router, visits.router):
+    for router in (*routers, planner.router, admin.router, visits.router, sensors.router):
         app.include_router(router)
     _static(app, settings)
     return app

@@ -81,6 +81,7 @@ class Scene:
     max_tile_side: float = 1000.0
     variants: tuple[VariantSpec, ...] = ()
     root: Path = Path(".")
+    sensors: tuple[Any, ...] = ()  # twin.sensors.spec.SensorSourceSpec, from [[sensors]]
 
 
 def sniff_format(path: Path) -> str:
@@ -201,9 +202,16 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
             max_tile_side=float(defaults.get("max_tile_side", 1000.0)),
             variants=tuple(variants),
             root=root,
+            sensors=_sensor_sources(data.get("sensors"), root, where, data.get("crs")),
         )
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"{where}: {exc}") from exc
+
+
+def _sensor_sources(raw: Any, root: Path, where: str, crs: Any) -> tuple[Any, ...]:
+    from .sensors.spec import parse_sensor_sources
+
+    return parse_sensor_sources(raw, root, where, crs if isinstance(crs, str) else None)
 
 
 def _design_spec(d: dict[str, Any], root: Path, where: str) -> Any:

@@ -12,6 +12,7 @@ from pathlib import Path
 from server.storage.builds import FINAL_STATES, LIVE_STATES, Builds
 from server.storage.connection import Connection, new_id
 from server.storage.scenes import Scenes
+from server.storage.sensors import Sensors
 from server.storage.tokens import Tokens
 from server.storage.uploads import Uploads
 
@@ -30,3 +31,4 @@ class Database:
         self.scenes = Scenes(self.connection, self.uploads)
         self.builds = Builds(self.connection, self.scenes)
         self.tokens = Tokens(self.connection)
+        self.sensors = Sensors(self.connection)
