@@ -192,19 +192,25 @@ def footprint_ground(grid: HeightGrid | None, footprints: list[Polygon | MultiPo
 
 
 def level_sites(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, sites: Sequence[tuple[Polygon | MultiPolygon, float]], blend: float
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    sites: Sequence[tuple[Polygon | MultiPolygon, float]],
+    blend: float,
+    pad: float = 0.0,
 ) -> np.ndarray:
     """Heights ``z`` at points (x, y) with every (site, level) levelled, blended into the slope around it.
 
-    Inside a site the height is its level; at distance d < blend outside it moves towards its own height
-    along a smoothstep of d / blend (no kink at either end); beyond that nothing changes.
+    Inside a site (and ``pad`` metres around it) the height is its level; at distance d < blend beyond that
+    it moves towards its own height along a smoothstep of d / blend (no kink at either end); further out
+    nothing changes.
     """
     out = np.array(z, dtype=np.float64)
     points = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     for site, level in sites:
         if site.is_empty:
             continue
-        d = shapely.distance(site, points)
+        d = np.maximum(shapely.distance(site, points) - pad, 0.0)
         t = np.clip(d / blend, 0.0, 1.0) if blend > 0 else (d > 0).astype(np.float64)
         w = t * t * (3.0 - 2.0 * t)
         out = level + (out - level) * w
@@ -246,11 +252,16 @@ class Detail:
 def site_detail(
     grid: HeightGrid, sites: Sequence[tuple[Polygon | MultiPolygon, float]], blend: float, factor: int = 8
 ) -> Detail:
-    """The :class:`Detail` that levels ``sites`` between the grid's posts (the DEM bilinear, then levelled)."""
+    """The :class:`Detail` that levels ``sites`` between the grid's posts (the DEM bilinear, then levelled).
+
+    The level reaches one and a half fine steps beyond each site, so every fine cell a site touches is level
+    (a site's edge falls between posts; without the pad, cells across it would tilt the site's rim).
+    """
     area = shapely.union_all([site.buffer(blend + 2.0 * grid.step) for site, _ in sites])
+    pad = 1.5 * grid.step / factor
 
     def heights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return level_sites(x, y, grid.sample(x, y), sites, blend)
+        return level_sites(x, y, grid.sample(x, y), sites, blend, pad)
 
     return Detail(area, heights, factor)
 

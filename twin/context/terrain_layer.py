@@ -287,3 +287,10 @@ def write_variant_terrain(
     detail = site_detail(terrain.grid, sites, blend)
     root = mesh_pyramid(flat, terrain.spec.max_error, terrain.spec.tile_cells, detail)
     return write_terrain(root, terrain.grid.source, frame, out_dir, blob_dir, compress=compress, version=version)
+
+
+def scene_terrain(scene: Any, crs: str, buildings: Sequence[Building]) -> CityTerrain | None:
+    """The terrain of a :class:`twin.scene.Scene` with a ``[terrain]`` table, else None (flat ground)."""
+    if scene.terrain is None:
+        return None
+    return prepare_terrain(scene.terrain, crs, buildings, scene.z0_height, scene.geoid_undulation)
