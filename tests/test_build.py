@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from twin import build as build_module
+from twin import content as content_module
 from twin.build import build_scene
 from twin.errors import BuildError, ManifestError
 from twin.scene import load_scene, scene_for_file
@@ -119,7 +119,7 @@ def test_crash_mid_build_keeps_previous_tileset(tmp_path: Path, monkeypatch: pyt
     build_scene(scene, tmp_path, jobs=1, incremental=False)
     before = (tmp_path / "tileset.json").read_bytes()
     calls = {"n": 0}
-    real = build_module.encode_glb
+    real = content_module.encode_glb
 
     def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
@@ -127,7 +127,7 @@ def test_crash_mid_build_keeps_previous_tileset(tmp_path: Path, monkeypatch: pyt
             raise RuntimeError("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build_module, "encode_glb", failing)
+    monkeypatch.setattr(content_module, "encode_glb", failing)
     changed = replace(scene, z0_height=10.0)  # different output: new blobs would be needed
     with pytest.raises(RuntimeError, match="simulated crash"):
         build_scene(changed, tmp_path, jobs=1, incremental=False)

@@ -40,6 +40,10 @@ class BuildError(TwinError):
     """A build cannot run or cannot finish (no buildings, output not writable, ...)."""
 
 
+class Cancelled(BuildError):
+    """The build was cancelled by its caller."""
+
+
 class DesignError(TwinError):
     """A planning design cannot be imported, georeferenced or placed."""
 

@@ -18,6 +18,8 @@ import numpy as np
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
+from .assemble import assemble, blob_prefix, wrap_root
+from .content import encode_tiles
 from .crs import Frame
 from .encode.tileset import Box, Tile
 from .errors import BuildError, TwinError
@@ -146,7 +148,6 @@ def build_variants(
 
     cache : designs and re-encoded tiles from an earlier build (see twin.incremental), updated in place
     """
-    from .build import assemble, blob_prefix, encode_tiles, wrap_root
     from .designs.cutout import cut_out
     from .designs.metrics import metrics_delta
 
