@@ -29,10 +29,11 @@ from .content import Cancel, Progress, TileTask, encode_tiles, no_progress, prop
 from .crs import Frame, parse_crs, project_building, transform_xy, transformer, utm_crs_for
 from .errors import BuildError, Cancelled, TwinError
 from .incremental import State, fingerprint, load_state, save_state
+from .read.registry import read_source
 from .records import Building
 from .repair import repair_buildings
 from .report import Report
-from .scene import Scene, read_source
+from .scene import Scene
 from .store import write_json_atomic, write_stream_atomic
 from .tile import build_quadtree
 

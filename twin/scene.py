@@ -33,16 +33,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError, UnsupportedFormat
-from .records import Building, ReaderOptions
-from .report import Report
+from .errors import ManifestError
+from .read.registry import FORMATS, sniff_format
+from .records import ReaderOptions
 
-FORMATS = ("osm", "osm-geojson", "citygml", "footprints")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -82,55 +80,6 @@ class Scene:
     variants: tuple[VariantSpec, ...] = ()
     root: Path = Path(".")
     sensors: tuple[Any, ...] = ()  # twin.sensors.spec.SensorSourceSpec, from [[sensors]]
-
-
-def sniff_format(path: Path) -> str:
-    """The reader format for a file, from its name and first bytes."""
-    name = path.name.lower()
-    if name.endswith((".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".osc")):
-        return "osm"
-    if name.endswith((".gml", ".citygml", ".xml", ".gml.gz")):
-        return "citygml"
-    if name.endswith(".gpkg"):
-        return "footprints"
-    if name.endswith((".geojson", ".json")):
-        try:
-            with path.open("rb") as f:
-                head = f.read(200_000).decode("utf-8", "replace")
-        except OSError as exc:
-            raise ManifestError(f"cannot read {path}: {exc}") from exc
-        # OSM exports carry ids like "way/123" and raw OSM tags.
-        if re.search(r'"(@?id)"\s*:\s*"(way|relation)/\d+"', head) or '"building:levels"' in head:
-            return "osm-geojson"
-        return "footprints"
-    raise UnsupportedFormat(f"{path}: unknown source format (expected .osm, .pbf, .geojson, .gpkg or .gml)")
-
-
-def reader_for(fmt: str) -> Callable[..., Iterator[Building]]:
-    """The reader function for a format name."""
-    if fmt == "osm":
-        from .read.osm import read_osm
-
-        return read_osm
-    if fmt == "osm-geojson":
-        from .read.osm_geojson import read_osm_geojson
-
-        return read_osm_geojson
-    if fmt == "citygml":
-        from .read.citygml import read_citygml
-
-        return read_citygml
-    if fmt == "footprints":
-        from .read.footprints import read_footprints
-
-        return read_footprints
-    raise UnsupportedFormat(f"unknown source format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def read_source(source: SourceSpec, report: Report) -> Iterator[Building]:
-    """Stream a source's buildings (source CRS)."""
-    reader = reader_for(source.format)
-    yield from reader(source.path, options=source.options, report=report, source=source.name)
 
 
 def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:

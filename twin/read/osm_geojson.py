@@ -21,8 +21,8 @@ from shapely.errors import GEOSException
 from shapely.geometry import shape
 
 from twin.errors import SourceError
-from twin.read.footprints import clean_footprint
-from twin.read.osm import OSM_CRS, make_building, resolve_parts
+from twin.read.clean import clean_footprint
+from twin.read.osmbuildings import OSM_CRS, make_building, resolve_parts
 from twin.read.osmtags import building_kind
 from twin.records import Building, ReaderOptions
 from twin.report import Report
