@@ -15,18 +15,23 @@ leaves the old pointer in place.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
 import re
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import brotli
 
 from twin.errors import Conflict, NotFound, StoreError
+from twin.store import write_atomic
 
 #: Names of scenes, variants, designs and builds: they become path segments, so no dots or slashes.
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -44,13 +49,33 @@ def check_name(kind: str, name: str) -> str:
 
 
 def _replace_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file, fsync and rename: all or nothing."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``data`` to ``path`` through a uniquely named temp file, fsync and rename: all or nothing.
+
+    The temp name is unique per call (``tempfile.mkstemp``), so threads and processes writing the same file
+    at once each rename a whole file of their own; the last rename wins.
+    """
+    write_atomic(path, data)
+
+
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def scene_lock(scene_dir: Path) -> Iterator[None]:
+    """Hold the scene's write lock: a thread lock within this process and ``flock`` across processes.
+
+    Publishing and precompression of one scene run one at a time, whichever worker process serves them.
+    """
+    scene_dir.mkdir(parents=True, exist_ok=True)
+    with _THREAD_LOCKS_GUARD:
+        lock = _THREAD_LOCKS.setdefault(scene_dir, threading.Lock())
+    with lock, open(scene_dir / ".lock", "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def precompress(folder: Path) -> int:
@@ -137,10 +162,11 @@ class SceneStore:
         if not self.is_complete(scene, build):
             raise Conflict(f"build {build!r} of scene {scene!r} is not complete and cannot be published")
         folder = self.build_dir(scene, build)
-        precompress(folder)
-        self._keep_public_blobs(scene, folder)
-        body = json.dumps({"build": build, "published": time.time()}).encode()
-        _replace_atomic(self.pointer(scene), body)
+        with scene_lock(self.scene_dir(scene)):
+            precompress(folder)
+            self._keep_public_blobs(scene, folder)
+            body = json.dumps({"build": build, "published": time.time()}).encode()
+            _replace_atomic(self.pointer(scene), body)
 
     def public_blob_dir(self, scene: str) -> Path:
         """Every blob that was ever part of a published build of ``scene`` (hard links).
@@ -167,7 +193,8 @@ class SceneStore:
     def unpublish(self, scene: str) -> None:
         """Take ``scene`` off the public API; its builds stay on disk."""
         try:
-            self.pointer(scene).unlink()
+            with scene_lock(self.scene_dir(scene)):
+                self.pointer(scene).unlink()
         except FileNotFoundError as exc:
             raise NotFound(f"scene {scene!r} is not published") from exc
 
