@@ -26,6 +26,7 @@ import shapely
 from . import __version__
 from .assemble import assemble, blob_prefix, wrap_root
 from .content import Cancel, Progress, TileTask, encode_tiles, no_progress, property_row
+from .context.terrain_layer import on_the_ground, scene_terrain, write_terrain
 from .crs import Frame, parse_crs, project_building, transform_xy, transformer, utm_crs_for
 from .errors import BuildError, Cancelled, TwinError
 from .incremental import State, fingerprint, load_state, save_state
@@ -187,8 +188,11 @@ def build_scene(
         buildings, crs, frame, tree, contents = state.buildings, state.crs, state.frame, state.tree, state.contents
         report.merge(state.report)
         report.count("base_reused")
+        terrain = scene_terrain(scene, crs, buildings)
     else:
         buildings, crs = collect_buildings(scene, report, cancel)
+        terrain = scene_terrain(scene, crs, buildings)
+        buildings = on_the_ground(terrain, buildings)
         progress("read", 1.0)
         m = building_measures(buildings)
         c = m["centroid"]
@@ -220,6 +224,14 @@ def build_scene(
         raise BuildError(f"scene {scene.id!r}: no building could be meshed")
     tileset = wrap_root(city, [], frame)
     tileset.tileset_version = build_id
+    layers: list[dict[str, Any]] = [{"id": "buildings", "tileset": "tileset.json", "features": len(buildings)}]
+    terrain_blobs: set[str] = set()
+    if terrain is not None:
+        figures, terrain_blobs = write_terrain(
+            terrain.root, terrain.grid.source, frame, out / "terrain", blob_dir, compress=compress, version=build_id
+        )
+        report.info["terrain"] = {**terrain.info, **figures}
+        layers.append({"id": "terrain", "tileset": "terrain/tileset.json", "features": figures["tiles"]})
 
     progress("variants", 0.0)
     variants_info = build_variants(
@@ -237,6 +249,8 @@ def build_scene(
         cancel=cancel,
         build_id=build_id,
         cache=state.variants,
+        terrain=terrain,
+        terrain_blobs=terrain_blobs,
     )
 
     if write_footprints:
@@ -259,6 +273,7 @@ def build_scene(
     write_json_atomic(out / "report.json", report.to_dict())
     write_json_atomic(out / "tileset.json", tileset.to_dict())
     info = scene_info(scene, frame, buildings, variants_info, build_id)
+    info["layers"] = layers
     write_json_atomic(out / "scene.json", info)
     progress("done", 1.0)
     return BuildResult(report, info, out)
@@ -321,6 +336,8 @@ def write_footprints_geojson(path: Path, buildings: Sequence[Building], frame: F
             for b, geometry in zip(part, texts, strict=True):
                 props = {k: v for k, v in property_row(b).items() if v is not None}
                 props["base"] = round(float(b.base), 2)
+                if "ground" in b.properties:  # where it stands on the terrain (working z)
+                    props["ground"] = b.properties["ground"]
                 head = json.dumps({"type": "Feature", "id": b.id, "properties": props}, ensure_ascii=False)
                 lines.append(head[:-1] + ',"geometry":' + geometry + "}")
             f.write((b"," if start else b"") + ",".join(lines).encode("utf-8"))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .context.terrain_layer import lift
 from .crs import Frame
 from .encode.glb import MeshBatch, encode_glb
 from .encode.metadata import building_table
@@ -118,7 +119,7 @@ def encode_tile(
     mesh, owner, kept = mesh_tile(buildings, report)
     if mesh is None:
         return None
-    local = frame.exact_local(mesh.positions)
+    local = frame.exact_local(lift(mesh.positions, owner, kept))  # on the terrain, when there is one
     batch = MeshBatch(local, mesh.normals, mesh.indices, owner, mesh.colors)
     glb = encode_glb(batch, building_table([property_row(b) for b in kept]), compress=compress)
     uri = write_blob(blob_dir, glb)

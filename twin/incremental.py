@@ -63,6 +63,8 @@ def fingerprint(scene: Scene, compress: bool) -> str:
     for src in scene.sources:
         st = src.path.stat()
         h.update(f"{src.name}|{src.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{src.format}|{src.options}".encode())
+    if scene.terrain is not None:  # buildings stand on the terrain: another DEM moves them
+        h.update(f"terrain|{scene.terrain.fingerprint()}|{scene.geoid_undulation}".encode())
     return h.hexdigest()
 
 

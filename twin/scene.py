@@ -80,6 +80,7 @@ class Scene:
     variants: tuple[VariantSpec, ...] = ()
     root: Path = Path(".")
     sensors: tuple[Any, ...] = ()  # twin.sensors.spec.SensorSourceSpec, from [[sensors]]
+    terrain: Any = None  # twin.context.terrain_layer.TerrainSpec from [terrain]; None: flat ground at z = 0
 
 
 def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -152,6 +153,7 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
             variants=tuple(variants),
             root=root,
             sensors=_sensor_sources(data.get("sensors"), root, where, data.get("crs")),
+            terrain=_terrain_spec(data.get("terrain"), root, f"{where}: [terrain]"),
         )
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"{where}: {exc}") from exc
@@ -161,6 +163,14 @@ def _sensor_sources(raw: Any, root: Path, where: str, crs: Any) -> tuple[Any, ..
     from .sensors.spec import parse_sensor_sources
 
     return parse_sensor_sources(raw, root, where, crs if isinstance(crs, str) else None)
+
+
+def _terrain_spec(table: Any, root: Path, where: str) -> Any:
+    if table is None:
+        return None
+    from .context.terrain_layer import TerrainSpec
+
+    return TerrainSpec.from_dict(table, root, where)
 
 
 def _design_spec(d: dict[str, Any], root: Path, where: str) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from shapely.strtree import STRtree
 
 from .assemble import assemble, blob_prefix, wrap_root
 from .content import encode_tiles
+from .context.terrain_layer import site_base, write_variant_terrain
 from .crs import Frame
 from .encode.tileset import Box, Tile
 from .errors import BuildError, TwinError
@@ -43,9 +44,10 @@ class PlacedDesign:
     metrics: dict[str, Any]
     placement: dict[str, Any]
     preview: str | None = None
+    base: float = 0.0  # working z where the design's local z = 0 stands (its levelled site's height)
 
 
-def design_key(spec: Any, frame: Frame) -> str:
+def design_key(spec: Any, frame: Frame, terrain: Any = None) -> str:
     """A fingerprint of everything that decides a placed design: file bytes, spec and scene frame."""
     h = hashlib.sha256()
     h.update(Path(spec.file).read_bytes())
@@ -53,6 +55,8 @@ def design_key(spec: Any, frame: Frame) -> str:
     h.update(repr(fields).encode())
     h.update(b"" if spec.site is None else np.asarray(spec.site).tobytes())
     h.update(repr((frame.crs, frame.height, frame.origin.tolist())).encode())
+    if terrain is not None:  # a design anchored on the ground stands on the terrain
+        h.update(terrain.spec.fingerprint().encode())
     return h.hexdigest()
 
 
@@ -64,7 +68,12 @@ def import_key(spec: Any) -> str:
 
 
 def place_design(
-    spec: Any, frame: Frame, blob_dir: Path, geoid_undulation: float, imported: dict[str, Any] | None = None
+    spec: Any,
+    frame: Frame,
+    blob_dir: Path,
+    geoid_undulation: float,
+    imported: dict[str, Any] | None = None,
+    terrain: Any = None,
 ) -> PlacedDesign:
     """Import, place and encode one design (raises :class:`BuildError` naming the design on failure).
 
@@ -89,6 +98,10 @@ def place_design(
             site = given_site(spec.site, frame.crs, spec.site_crs)
         else:
             site = site_polygon(design, placement, spec.site_buffer)
+        if terrain is not None and spec.anchor is not None and spec.anchor.datum == "ground":
+            # "ground" is the terrain's: the design stands on the lowest ground of its site.
+            anchor = replace(spec.anchor, elevation=spec.anchor.elevation + site_base(terrain, site))
+            placement = place(design, frame.crs, anchor, ground_height=frame.height, geoid_undulation=geoid_undulation)
         centre = placement.matrix[:3, 3]
         glb = design_glb(design, placement, frame, centre, translate=True)
         # The tile's box: the placed bounding box's corners, in the root frame.
@@ -101,7 +114,8 @@ def place_design(
     uri = write_blob(blob_dir, glb)
     info = placement.report() if hasattr(placement, "report") else {}
     preview = _preview(design, key, blob_dir, imported)
-    return PlacedDesign(spec.id, spec.title, uri, lo, hi, site, metrics(design, placement), info, preview)
+    base = float(placement.matrix[2, 3])
+    return PlacedDesign(spec.id, spec.title, uri, lo, hi, site, metrics(design, placement), info, preview, base)
 
 
 def _preview(design: Any, key: str, blob_dir: Path, imported: dict[str, Any]) -> str | None:
@@ -143,10 +157,15 @@ def build_variants(
     cancel: Callable[[], bool] | None,
     build_id: str,
     cache: dict[str, Any] | None = None,
+    terrain: Any = None,
+    terrain_blobs: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Write ``variants/<id>/tileset.json`` for every variant; returns their scene.json entries.
 
     cache : designs and re-encoded tiles from an earlier build (see twin.incremental), updated in place
+    terrain : the city's terrain (twin.context.terrain_layer.CityTerrain), or None: each variant with designs
+        then writes ``variants/<id>/terrain/tileset.json`` with its sites levelled; ``terrain_blobs`` are the
+        city terrain's blobs, to count the ones a variant shares
     """
     from .designs.cutout import cut_out
     from .designs.metrics import metrics_delta
@@ -165,7 +184,7 @@ def build_variants(
     prefix = "../../" + blob_prefix(out, blob_dir)
     infos = []
     for vi, variant in enumerate(scene.variants):
-        placed, removed, partial = _place_all(variant, frame, blob_dir, scene, designs_cache, imported, report)
+        placed, removed, partial = _place_all(variant, frame, blob_dir, scene, designs_cache, imported, report, terrain)
         for p in placed:
             hits = [with_fp[j] for j in strtree.query(p.site)]
             cut = cut_out([buildings[i] for i in hits], p.site, _threshold(variant, p.id))
@@ -206,6 +225,21 @@ def build_variants(
         tileset = wrap_root(city, design_tiles, frame)
         tileset.tileset_version = build_id
         write_json_atomic(out / "variants" / variant.id / "tileset.json", tileset.to_dict())
+        layers = []
+        if terrain is not None and placed:
+            # The variant's own terrain: its design sites levelled; untouched tiles are the city's blobs.
+            figures, blobs = write_variant_terrain(
+                terrain,
+                [(p.site, p.base) for p in placed],
+                frame,
+                out / "variants" / variant.id / "terrain",
+                blob_dir,
+                compress=compress,
+                version=build_id,
+            )
+            shared = len(blobs & (terrain_blobs or set()))
+            report.info.setdefault("terrain_variants", {})[variant.id] = {**figures, "tiles_shared": shared}
+            layers.append({"id": "terrain", "tileset": f"variants/{variant.id}/terrain/tileset.json"})
         removed_buildings = [buildings[index[b]] for b in sorted(removed) if b in index]
         infos.append(
             {
@@ -227,6 +261,7 @@ def build_variants(
                 "metrics_delta": metrics_delta(_sum_metrics([p.metrics for p in placed]), removed_buildings),
                 "tiles_changed": len(touched),
                 "tiles_shared": len(contents) - len(touched),
+                **({"layers": layers} if layers else {}),
             }
         )
         progress("variants", (vi + 1) / len(scene.variants))
@@ -241,13 +276,14 @@ def _place_all(
     designs_cache: dict[str, PlacedDesign],
     imported: dict[str, Any],
     report: Report,
+    terrain: Any = None,
 ) -> tuple[list[PlacedDesign], set[str], list[dict[str, Any]]]:
     placed = []
     for spec in variant.designs:
-        key = design_key(spec, frame)
+        key = design_key(spec, frame, terrain)
         hit = designs_cache.get(key)
         if hit is None or not (blob_dir / hit.uri).exists():
-            hit = place_design(spec, frame, blob_dir, scene.geoid_undulation, imported)
+            hit = place_design(spec, frame, blob_dir, scene.geoid_undulation, imported, terrain)
             designs_cache[key] = hit
             report.count("designs_placed")
         else:
