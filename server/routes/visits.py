@@ -56,7 +56,7 @@ def service(app: FastAPI) -> VisitService:
 
 def join_url(base: str, visit: Visit) -> str:
     """The viewer link that joins ``visit``."""
-    return f"{base}?scene={quote(visit.scene)}&visit={visit.code}"
+    return f"{base}?id={quote(visit.scene)}&visit={visit.code}"
 
 
 def qr_svg(url: str) -> str:

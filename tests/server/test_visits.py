@@ -72,7 +72,7 @@ def test_opening_needs_a_token_and_a_scene_in_scope(client: TestClient, env: Env
     bad = client.post("/api/visits", json={"scene": "demo", "mode": "orbit"}, headers=env.planner)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     visit = open_visit(client, env, variant="tower", mode="street")
-    assert len(visit["code"]) == 7 and visit["join_url"].endswith(f"?scene=demo&visit={visit['code']}")
+    assert len(visit["code"]) == 7 and visit["join_url"].endswith(f"?id=demo&visit={visit['code']}")
     assert visit["host_url"].endswith(f"&host={visit['host_key']}")
     assert visit["qr_svg"].startswith("<svg") and visit["state"]["variant"] == "tower"
     info = client.get(f"/api/visits/{visit['code'].lower()}")

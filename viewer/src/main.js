@@ -15,6 +15,7 @@ import { PickingLayer } from './layers/picking.js';
 import { SunLayer } from './layers/sun.js';
 import { TerrainLayer } from './layers/terrain.js';
 import { FALLBACK_GEO, VariantsLayer } from './layers/variants.js';
+import { VisitLayer } from './layers/visit.js';
 import { BACKGROUND, XRLayer } from './layers/xr.js';
 import { xrSupport } from './xr/session.js';
 import { applyTranslations, detectLanguage, setLanguage, t } from './ui/i18n.js';
@@ -96,6 +97,7 @@ const variants = host.register(new VariantsLayer());
 host.register(new TerrainLayer());
 const picking = host.register(new PickingLayer());
 const measuring = host.register(new MeasureLayer());
+host.register(new VisitLayer());
 const xrLayer = host.register(new XRLayer());
 
 /** Desktop tool: 'orbit', 'walk' or 'measure'. */
