@@ -153,7 +153,7 @@ def demo(
     folders = (
         [Path(s) for s in scenes]
         if scenes
-        else [repo / "scenes" / "hamburg-eimsbuettel", repo / "scenes" / "nrw-koeln"]
+        else [repo / "scenes" / name for name in ("hamburg-eimsbuettel", "nrw-koeln", "bayreuth")]
     )
     for folder in folders:
         try:
