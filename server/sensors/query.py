@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
 from server.errors import BadRequest
 from server.storage import Database
 from twin.sensors.aggregate import BUCKETS, bucket_edges, bucket_sums, summary
@@ -210,11 +208,11 @@ def observations(
         )
     keys = [c["key"] for c in chosen]
     query = db.sensors.series if bucket == "15min" else db.sensors.hourly
-    streams, starts, values = query(keys, int(edges[0]), int(edges[-1]))
+    rows = query(keys, int(edges[0]), int(edges[-1]))
     out = []
     for c in chosen:
-        mask = streams == c["key"]
-        sums, counts = bucket_sums(starts[mask], values[mask], edges)
+        mask = rows.streams == c["key"]
+        sums, counts = bucket_sums(rows.starts[mask], rows.values[mask], edges, rows.counts[mask])
         out.append(
             {
                 "id": c["id"],
@@ -273,8 +271,8 @@ def station_summary(
     a, b = _window(db, scene, start, end, 366 * 86_400)
     if b - a > 3 * 366 * 86_400:
         raise BadRequest("a summary covers at most three years")
-    _, starts, values = db.sensors.series([row["key"]], a, b)
-    doc = summary(starts, values, zone)
+    rows = db.sensors.series([row["key"]], a, b)
+    doc = summary(rows.starts, rows.values, zone)
     doc.update(
         {
             "station": station,
@@ -285,5 +283,5 @@ def station_summary(
             "to": _iso(b),
         }
     )
-    doc["observations"] = int(np.asarray(starts).size)
+    doc["observations"] = int(rows.starts.size)
     return doc

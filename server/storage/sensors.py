@@ -11,7 +11,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,6 +69,16 @@ MIGRATIONS: list[str] = [
     );
     """,
 ]
+
+
+class Series(NamedTuple):
+    """Observations (or hourly sums) as arrays: ``streams``, ``starts`` (UNIX s), ``values``, ``counts``."""
+
+    streams: np.ndarray
+    starts: np.ndarray
+    values: np.ndarray
+    counts: np.ndarray
+
 
 _STATION_COLUMNS = "key, id, source, name, kind, thing, datastream, geometry, unit, properties"
 
@@ -204,44 +214,29 @@ class Sensors:
             raise
         return con.total_changes - before
 
-    def series(self, keys: Sequence[int], start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw observations of streams ``keys`` starting in ``[start, end)``: ``(stream, start, result)`` arrays."""
+    def series(self, keys: Sequence[int], start: int, end: int) -> Series:
+        """Raw observations of streams ``keys`` starting in ``[start, end)``, ordered by stream and start."""
         return self._arrays(
-            "SELECT stream, start, result FROM sensor_observations "
+            "SELECT stream, start, result, 1 FROM sensor_observations "
             f"WHERE stream IN ({','.join('?' * len(keys))}) AND start>=? AND start<? ORDER BY stream, start",
             [*keys, start, end],
         )
 
-    def hourly(self, keys: Sequence[int], start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Like :meth:`series`, summed per UTC hour (``start`` is the hour's first second)."""
+    def hourly(self, keys: Sequence[int], start: int, end: int) -> Series:
+        """Like :meth:`series`, summed per UTC hour (``starts`` are the hours' first seconds)."""
         return self._arrays(
-            "SELECT stream, start - start % 3600 AS hour, SUM(result) FROM sensor_observations "
+            "SELECT stream, start - start % 3600 AS hour, SUM(result), COUNT(*) FROM sensor_observations "
             f"WHERE stream IN ({','.join('?' * len(keys))}) AND start>=? AND start<? GROUP BY stream, hour",
             [*keys, start, end],
         )
 
-    def count_rows(self, keys: Sequence[int], start: int, end: int) -> int:
-        """How many observations of ``keys`` start in ``[start, end)`` (to refuse answers that are too large)."""
-        row = self.db.one(
-            "SELECT COUNT(*) AS n FROM sensor_observations "
-            f"WHERE stream IN ({','.join('?' * len(keys))}) AND start>=? AND start<?",
-            *keys,
-            start,
-            end,
-        )
-        return int(row["n"]) if row else 0
-
-    def _arrays(self, sql: str, args: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not args[:-2]:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0, dtype=np.float64)
-        with self.db.connect() as con:
-            rows = con.execute(sql, args).fetchall()
-        if not rows:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0, dtype=np.float64)
-        a = np.array(rows, dtype=np.float64)
-        return a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2]
+    def _arrays(self, sql: str, args: list[Any]) -> Series:
+        rows: list[Any] = []
+        if args[:-2]:
+            with self.db.connect() as con:
+                rows = con.execute(sql, args).fetchall()
+        a = np.array(rows, dtype=np.float64).reshape(-1, 4)
+        return Series(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3].astype(np.int64))
 
     def time_range(self, scene: str) -> tuple[int, int] | None:
         """First start and last end (UNIX s) of the scene's observations, or None if it has none."""

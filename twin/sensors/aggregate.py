@@ -62,16 +62,22 @@ def bucket_edges(start: int, end: int, bucket: str, tz: str = "UTC") -> np.ndarr
     return np.array(edges, dtype=np.int64)
 
 
-def bucket_sums(starts: np.ndarray, values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum and number of observations per bucket ``[edges[i], edges[i+1])``; ``(len(edges) - 1,)`` each."""
+def bucket_sums(
+    starts: np.ndarray, values: np.ndarray, edges: np.ndarray, counts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and number of observations per bucket ``[edges[i], edges[i+1])``; ``(len(edges) - 1,)`` each.
+
+    ``counts`` says how many observations each value stands for (hourly sums); one each by default.
+    """
     s = np.asarray(starts, dtype=np.int64)
     v = np.asarray(values, dtype=np.float64)
     n = max(len(edges) - 1, 0)
     idx = np.searchsorted(edges, s, side="right") - 1
     ok = (idx >= 0) & (idx < n)
     sums = np.bincount(idx[ok], weights=v[ok], minlength=n)[:n]
-    counts = np.bincount(idx[ok], minlength=n)[:n]
-    return sums, counts
+    weights = None if counts is None else np.asarray(counts, dtype=np.float64)[ok]
+    number = np.bincount(idx[ok], weights=weights, minlength=n)[:n].astype(np.int64)
+    return sums, number
 
 
 def summary(starts: np.ndarray, values: np.ndarray, tz: str = "UTC") -> dict[str, Any]:

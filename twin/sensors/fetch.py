@@ -153,6 +153,12 @@ def _top(url: str, default: int) -> int:
     return int(value) if value.isdigit() else default
 
 
+def _canonical(url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
+    """A URL as a loop detector sees it: the same page however its query is ordered or encoded."""
+    p = urlsplit(url)
+    return p.scheme, p.netloc.lower(), p.path, tuple(sorted(parse_qsl(p.query, keep_blank_values=True)))
+
+
 def live_pages(
     spec: SensorSourceSpec,
     report: IngestReport,
@@ -169,12 +175,13 @@ def live_pages(
     name and raised as :class:`UpstreamError` after the pages already yielded.
     """
     url = first_url(spec)
-    seen: set[str] = set()
+    seen: set[tuple[str, str, str, tuple[tuple[str, str], ...]]] = set()
     for _ in range(spec.max_pages):
-        if url in seen:
+        key = _canonical(url)
+        if key in seen:
             report.skip(spec.name, "nextLink loops", url)
             return
-        seen.add(url)
+        seen.add(key)
         doc = _get_page(spec, url, report, address_ok, retries, backoff, sleep)
         yield url, doc
         nxt = doc.get("@iot.nextLink") if isinstance(doc, dict) else None
