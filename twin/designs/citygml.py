@@ -22,7 +22,7 @@ from twin.read.citygml import read_citygml
 from twin.records import Building, ReaderOptions
 from twin.report import Report
 
-from .load import RawDesign
+from .base import Loader, RawDesign
 from .model import FileGeoref
 
 
@@ -97,3 +97,7 @@ def read_citygml_design(path: Path) -> RawDesign:
         notes=("CityGML coordinates taken as the design's map position; heights as normal heights",),
     )
     return RawDesign(scene=scene, parts=parts, up_axis="Z", unit_scale=1.0, units_fixed=True, georef=georef)
+
+
+#: The formats this module reads (merged by :mod:`twin.designs.load`).
+LOADERS: dict[str, Loader] = {"citygml": read_citygml_design}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import trimesh
 
 from twin.errors import DesignError
 
-from .load import RawDesign, check_uri, gltf_json
+from .base import Loader, RawDesign, check_gltf_references, gltf_json
 
 
 def read_gltf(path: Path, fmt: str) -> RawDesign:
@@ -18,15 +19,7 @@ def read_gltf(path: Path, fmt: str) -> RawDesign:
     Every buffer and image URI must be a ``data:`` URI or a file beside the design: a design that fetches
     from ``http:`` or reads ``file:`` paths is refused before trimesh opens anything.
     """
-    doc = gltf_json(path, fmt)
-    for kind in ("buffers", "images"):
-        items = doc.get(kind, [])
-        if not isinstance(items, list):
-            raise DesignError(f"{path.name}: glTF '{kind}' is not a list")
-        for i, item in enumerate(items):
-            uri = item.get("uri") if isinstance(item, dict) else None
-            if isinstance(uri, str):
-                check_uri(uri, path.parent, f"{path.name}: {kind}[{i}]")
+    check_gltf_references(gltf_json(path, fmt), path)
     try:
         scene = trimesh.load_scene(str(path), file_type=fmt)
     except DesignError:
@@ -39,3 +32,7 @@ def read_gltf(path: Path, fmt: str) -> RawDesign:
         # The geometry name is stable across loads (node names get random suffixes when repeated).
         parts[node] = {"id": str(geom_name), "name": str(geom_name), "usage": "", "storey": ""}
     return RawDesign(scene=scene, parts=parts, up_axis="Y", unit_scale=1.0)
+
+
+#: The formats this module reads (merged by :mod:`twin.designs.load`).
+LOADERS: dict[str, Loader] = {"glb": partial(read_gltf, fmt="glb"), "gltf": partial(read_gltf, fmt="gltf")}

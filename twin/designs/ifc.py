@@ -18,7 +18,7 @@ from trimesh.visual.material import PBRMaterial
 
 from twin.errors import DesignError
 
-from .load import RawDesign
+from .base import Loader, RawDesign
 from .model import FileGeoref, Storey
 
 #: Classes not drawn: spaces are invisible volumes, openings are subtracted already, and the site's own
@@ -252,3 +252,7 @@ def _crs_name(name: str) -> str:
     if name.strip().isdigit() or (name.upper().startswith("EPSG") and digits):
         return f"EPSG:{digits}"
     return name
+
+
+#: The formats this module reads (merged by :mod:`twin.designs.load`).
+LOADERS: dict[str, Loader] = {"ifc": read_ifc}

@@ -1,19 +1,17 @@
 """Import a design file: recognise its format by content, read it, and bring it to local Z-up metres.
 
-Each format module (:mod:`.ifc`, :mod:`.gltf`, :mod:`.obj`, :mod:`.citygml`) returns a :class:`RawDesign` in
-the file's own frame; :func:`load_design` converts units and up axis, bakes node transforms into the meshes
-(one node per part, identity transforms) and refuses designs that cannot be shown: empty, NaN/Inf,
-absurdly large, or with too many triangles.
-"""
+Each format module (:mod:`.ifc`, :mod:`.gltf`, :mod:`.obj`, :mod:`.citygml`) exports ``LOADERS`` (format →
+reader) returning a :class:`.base.RawDesign` in the file's own frame; :func:`load_design` dispatches through
+them, converts units and up axis, bakes node transforms into the meshes (one node per part, identity
+transforms) and refuses designs that cannot be shown: empty, NaN/Inf, absurdly large, or with too many
+triangles."""
 
 from __future__ import annotations
 
-import json
+import importlib
 import math
 import re
-import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,35 +20,17 @@ import trimesh
 
 from twin.errors import DesignError
 
-from .model import Design, FileGeoref, Storey
+from .base import Loader
+from .model import Design
 from .units import to_z_up, unit_scale
 
+#: Which module reads each format (each exports ``LOADERS``: format → reader). Modules are imported when a
+#: design of theirs is read: IfcOpenShell is heavy and only IFC designs need it.
+FORMAT_MODULES = {"ifc": "ifc", "glb": "gltf", "gltf": "gltf", "obj": "obj", "citygml": "citygml"}
 #: Refuse designs larger than this (metres, any axis): a building, not a city.
 MAX_EXTENT = 2000.0
 #: Refuse designs with more triangles than this: one design must not outweigh a city tile.
 MAX_TRIANGLES = 2_000_000
-
-
-@dataclass
-class RawDesign:
-    """What a format reader returns, before unit and axis conversion.
-
-    scene : trimesh.Scene in the file's frame (node transforms not yet baked)
-    parts : node name → part metadata (``id``, ``name``, ``usage``, ``storey``); nodes missing here get
-        their node name as id and name
-    up_axis : the file's up axis (``"Y"`` or ``"Z"``)
-    unit_scale : metres per unit of ``scene``
-    units_fixed : True when the file's units are authoritative (IFC: declared units are ignored)
-    """
-
-    scene: trimesh.Scene
-    parts: dict[str, dict[str, Any]]
-    up_axis: str = "Z"
-    unit_scale: float = 1.0
-    units_fixed: bool = False
-    georef: FileGeoref | None = None
-    storeys: tuple[Storey, ...] = ()
-    space_area: float | None = None
 
 
 def sniff(path: Path) -> str:
@@ -109,7 +89,7 @@ def load_design(
     """
     path = Path(path)
     fmt = sniff(path)
-    raw = _read(path, fmt)
+    raw = loader_for(fmt)(path)
     scale = raw.unit_scale
     if units is not None and not raw.units_fixed:
         try:
@@ -138,23 +118,13 @@ def load_design(
     )
 
 
-def _read(path: Path, fmt: str) -> RawDesign:
-    # Imports inside: ifcopenshell is heavy and only IFC designs need it.
-    if fmt == "ifc":
-        from .ifc import read_ifc
-
-        return read_ifc(path)
-    if fmt in ("glb", "gltf"):
-        from .gltf import read_gltf
-
-        return read_gltf(path, fmt)
-    if fmt == "obj":
-        from .obj import read_obj
-
-        return read_obj(path)
-    from .citygml import read_citygml_design
-
-    return read_citygml_design(path)
+def loader_for(fmt: str) -> Loader:
+    """The reader of a design format, from its module's ``LOADERS`` table (the module is imported now)."""
+    module = FORMAT_MODULES.get(fmt)
+    if module is None:
+        raise DesignError(f"unknown design format {fmt!r}; expected one of {', '.join(FORMAT_MODULES)}")
+    loaders: dict[str, Loader] = importlib.import_module(f"twin.designs.{module}").LOADERS
+    return loaders[fmt]
 
 
 def _bake(
@@ -224,59 +194,3 @@ def _check(scene: trimesh.Scene, label: str, max_extent: float) -> None:
         )
     if float(extent.max()) <= 0.0 or not math.isfinite(float(extent.max())):
         raise DesignError(f"{label}: the design has no extent")
-
-
-def check_uri(uri: str, base: Path, label: str) -> Path | None:
-    """Refuse a reference that leaves the design's folder; return the local file it names, if any.
-
-    Allowed: ``data:`` URIs (``None`` is returned) and relative paths to files beside the design (or below
-    it). Refused: any scheme (``http:``, ``file:``, ...), absolute paths, ``..`` segments, missing files.
-    """
-    if uri.startswith("data:"):
-        return None
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", uri) or uri.startswith(("/", "\\")):
-        raise DesignError(f"{label}: external reference {uri!r} is not allowed (embed it or put it beside)")
-    from urllib.parse import unquote
-
-    rel = unquote(uri).replace("\\", "/")
-    if ".." in rel.split("/"):
-        raise DesignError(f"{label}: reference {uri!r} leaves the design's folder ('..' is not allowed)")
-    target = (base / rel).resolve()
-    if not target.is_relative_to(base.resolve()):
-        raise DesignError(f"{label}: reference {uri!r} leaves the design's folder")
-    if not target.is_file():
-        raise DesignError(f"{label}: referenced file {uri!r} does not exist beside the design")
-    return target
-
-
-def gltf_json(path: Path, fmt: str) -> dict[str, Any]:
-    """The JSON part of a .gltf or .glb file (to check its references before trimesh follows them).
-
-    A GLB must be glTF 2.0, as long as its header says and start with a complete JSON chunk; anything else
-    is a :class:`DesignError` naming the file (the server's upload check uses this too).
-    """
-    data = path.read_bytes()
-    name = path.name
-    if fmt == "glb":
-        if len(data) < 20:
-            raise DesignError(f"{name}: unreadable glTF: truncated GLB (only {len(data)} bytes)")
-        _magic, version, length = struct.unpack_from("<4sII", data)
-        if version != 2:
-            raise DesignError(f"{name}: unreadable glTF: GLB version {version}, only glTF 2.0 is supported")
-        if length != len(data):
-            raise DesignError(
-                f"{name}: unreadable glTF: truncated GLB: header says {length} bytes, file has {len(data)}"
-            )
-        json_len, kind = struct.unpack_from("<I4s", data, 12)
-        if kind != b"JSON" or 20 + json_len > len(data):
-            raise DesignError(f"{name}: unreadable glTF: GLB without a complete JSON chunk")
-        text = data[20 : 20 + json_len]
-    else:
-        text = data
-    try:
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DesignError(f"{name}: unreadable glTF JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise DesignError(f"{name}: unreadable glTF: the JSON is not an object")
-    return doc

@@ -10,7 +10,7 @@ import trimesh
 
 from twin.errors import DesignError
 
-from .load import RawDesign, check_uri
+from .base import Loader, RawDesign, check_uri
 
 #: MTL statements naming a texture file (the file name is the statement's last token).
 _MAP = re.compile(r"^\s*(map_\w+|bump|disp|decal|refl)\s+(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -43,3 +43,7 @@ def read_obj(path: Path) -> RawDesign:
     for node in scene.graph.nodes_geometry:
         parts[node] = {"id": node, "name": node, "usage": "", "storey": ""}
     return RawDesign(scene=scene, parts=parts, up_axis="Y", unit_scale=1.0)
+
+
+#: The formats this module reads (merged by :mod:`twin.designs.load`).
+LOADERS: dict[str, Loader] = {"obj": read_obj}
