@@ -1,11 +1,12 @@
 """Design uploads: streamed to a temp folder under a size limit, checked by parsing, then moved in whole.
 
-Nothing is left half-stored: the file is written under ``<data_dir>/tmp/``, checked (format by content, no
-external references, declared sizes that would unpack beyond the limit refused before anything unpacks,
-then :func:`twin.designs.load.load_design`), and only a good upload is renamed to ``<data_dir>/uploads/<id>/``
-and recorded in the database. Any failure removes the temp folder. Everything past the format sniff runs in
-:mod:`server.sandbox` (a child process with memory, CPU and wall-time limits): a file that crashes, hangs
-or exhausts a native reader fails its upload with a 422, and the server goes on serving.
+Nothing is left half-stored: the file is written under ``<data_dir>/tmp/``, checked by
+:func:`twin.designs.check_design` (format by content, no external references, declared sizes that would
+unpack beyond the limit refused before anything unpacks, then a full parse), and only a good upload is
+renamed to ``<data_dir>/uploads/<id>/`` and recorded in the database. Any failure removes the temp folder.
+Everything past the format sniff runs in :mod:`server.sandbox` (a child process with memory, CPU and
+wall-time limits): a file that crashes, hangs or exhausts a native reader fails its upload with a 422, and
+the server goes on serving.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from server import sandbox
 from server.errors import PayloadTooLarge
 from server.settings import Settings
 from server.storage import Database, new_id
-from twin.errors import DesignError, TwinError, UnsupportedFormat
+from twin.errors import DesignError, DesignTooLarge, TwinError, UnsupportedFormat
 
 #: Upload formats by their first bytes; zip archives and anything unknown are refused (415).
 EXTENSIONS = {"glb": ".glb", "gltf": ".gltf", "ifc": ".ifc", "obj": ".obj", "citygml": ".gml"}
@@ -64,7 +65,7 @@ def sniff(path: Path) -> str:
         head = f.read(4)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\x1f\x8b") or head.startswith(b"BZh"):
         raise UnsupportedFormat("archives and compressed files are not accepted: upload the design file itself")
-    from twin.designs.load import sniff as twin_sniff
+    from twin.designs import sniff as twin_sniff
 
     try:
         return twin_sniff(path)
@@ -72,70 +73,20 @@ def sniff(path: Path) -> str:
         raise UnsupportedFormat(str(exc)) from exc
 
 
-def check_gltf(path: Path, fmt: str, max_inflated: int) -> None:
-    """Refuse a glTF/GLB that is truncated, names external files, or declares more data than allowed.
-
-    Declared sizes (buffers, buffer views, meshopt-compressed views, accessor counts) are summed *before*
-    anything is decoded, so a small file that would inflate to gigabytes is refused cheaply.
-    """
-    from twin.designs.load import gltf_json
-
-    doc = gltf_json(path, fmt)  # truncated or malformed files fail here, naming the file
-    name = path.name
-    for kind in ("buffers", "images"):
-        for i, item in enumerate(_items(doc, kind)):
-            uri = item.get("uri")
-            if isinstance(uri, str) and not uri.startswith("data:"):
-                raise DesignError(f"{name}: {kind}[{i}] names an external file {uri!r}; upload a self-contained GLB")
-    declared = sum(_int(b.get("byteLength")) for b in _items(doc, "buffers"))
-    for view in _items(doc, "bufferViews"):
-        declared += _int(view.get("byteLength"))
-        for ext in ("EXT_meshopt_compression", "KHR_meshopt_compression"):
-            meta = (view.get("extensions") or {}).get(ext) if isinstance(view.get("extensions"), dict) else None
-            if isinstance(meta, dict):
-                declared += _int(meta.get("count")) * _int(meta.get("byteStride"))
-    declared += sum(_int(a.get("count")) * 16 for a in _items(doc, "accessors"))
-    if declared > max_inflated:
-        raise PayloadTooLarge(
-            f"{name}: declares {declared:,} bytes of data, more than the limit of {max_inflated:,} "
-            "(a compression bomb or a design too large for a scene)"
-        )
-
-
-def _items(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = doc.get(key)
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def check_design(path: Path, max_inflated: int, title: str) -> tuple[str, dict[str, Any]]:
-    """Check a design file by parsing it; returns (format, info). Raises a :class:`TwinError` subclass.
+    """Check a design file with :func:`twin.designs.check_design`; returns (format, info).
 
-    Any unexpected error from a format reader on hostile input is turned into :class:`DesignError`: a
-    file we cannot parse is the uploader's problem (422), never a server error.
+    An upload is one file, so a glTF may name no other; a design declaring more than ``max_inflated`` bytes
+    is a 413. Raises a :class:`TwinError` subclass.
     """
-    fmt = sniff(path)
-    if fmt in ("glb", "gltf"):
-        check_gltf(path, fmt, max_inflated)
-    from twin.designs.load import load_design
+    from twin.designs import check_design as twin_check
 
+    sniff(path)  # archives and unknown formats are refused as such (415), before any parsing
     try:
-        design = load_design(path, name=title)
-    except TwinError:
-        raise
-    except Exception as exc:
-        raise DesignError(f"{path.name}: cannot read the {fmt} file: {type(exc).__name__}: {exc}") from exc
-    bounds = design.bounds
-    info = {
-        "triangles": design.triangle_count,
-        "bounds": [[float(v) for v in row] for row in bounds],
-        "storeys": len(design.storeys),
-        "georeferenced": design.georef is not None,
-    }
-    return fmt, info
+        info = twin_check(path, name=title, self_contained=True, max_declared=max_inflated)
+    except DesignTooLarge as exc:
+        raise PayloadTooLarge(str(exc)) from exc
+    return info.format, info.to_dict()
 
 
 def check_file(path: str, max_inflated: int, title: str) -> list[Any]:

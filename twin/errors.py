@@ -48,6 +48,10 @@ class DesignError(TwinError):
     """A planning design cannot be imported, georeferenced or placed."""
 
 
+class DesignTooLarge(DesignError):
+    """A design file declares more data than the caller allows (a compression bomb, or too big for a scene)."""
+
+
 class StoreError(TwinError):
     """The tile store cannot read or write an object."""
 

@@ -1,11 +1,12 @@
 """Planning designs: import (IFC, glTF/GLB, OBJ, CityGML), georeferencing, metrics, preview, site and cut-out,
-and the glb content of a placed design.
+and the glb content of a placed design. :func:`check_design` is the one check of a design file (uploads).
 
 Heavy modules (IfcOpenShell, pyvista) are imported only when a design needs them.
 """
 
 from __future__ import annotations
 
+from .check import DesignInfo, check_design
 from .content import design_glb, placed_bounds
 from .cutout import CutOut, cut_out, given_site, site_polygon
 from .georef import grid_factors, place
@@ -19,11 +20,13 @@ __all__ = [
     "Anchor",
     "CutOut",
     "Design",
+    "DesignInfo",
     "DesignSpec",
     "FileGeoref",
     "Placement",
     "Storey",
     "building_metrics",
+    "check_design",
     "cut_out",
     "design_glb",
     "footprint",
