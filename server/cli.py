@@ -1,17 +1,27 @@
-"""Functions behind the ``twin serve`` and ``twin token ...`` commands (twin/cli.py wires them up)."""
+"""The server's ``twin`` commands: ``serve``, ``demo`` and ``token ...``, and the functions behind them.
+
+:func:`register` adds the commands to twin's typer app; ``pyproject.toml`` declares it in the entry-point
+group ``twin.commands``, so twin/ never imports the server. Heavy imports (FastAPI, the store) happen when a
+command runs, not when ``twin --help`` starts.
+"""
 
 from __future__ import annotations
 
-import logging
+import json
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from server.auth import create_token
-from server.settings import Settings
-from server.storage import Database
-from server.store import SceneStore, check_name
-from twin.errors import TwinError
+import typer
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+#: The demo scenes ``twin demo`` publishes when given none.
+DEMO_SCENES = ("hamburg-eimsbuettel", "nrw-koeln")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Server config file (TOML); env TWIN_* wins")]
 
 
 def serve(settings: Settings) -> None:
@@ -24,7 +34,7 @@ def serve(settings: Settings) -> None:
 
     for key, value in settings.model_dump(mode="json").items():
         if value is not None:
-            os.environ[f"TWIN_{key.upper()}"] = value if isinstance(value, str) else _env(value)
+            os.environ[f"TWIN_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
@@ -39,25 +49,26 @@ def serve(settings: Settings) -> None:
     )
 
 
-def _env(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
-
-
 def token_create(settings: Settings, role: str, scenes: list[str], name: str) -> str:
     """Create a token and return its secret (shown once; only its sha256 is stored)."""
+    from server.auth import create_token
+    from server.storage import Database
+
     _, secret = create_token(Database(settings.db_path), role, scenes, name)
     return secret
 
 
 def token_list(settings: Settings) -> list[dict[str, Any]]:
     """All tokens: id, name, role, scenes, created, revoked (never the secret)."""
+    from server.storage import Database
+
     return Database(settings.db_path).tokens.all()
 
 
 def token_revoke(settings: Settings, token_id: int) -> None:
     """Revoke a token by id (:class:`twin.errors.NotFound` if unknown)."""
+    from server.storage import Database
+
     Database(settings.db_path).tokens.revoke(token_id)
 
 
@@ -66,6 +77,9 @@ def publish_folder(settings: Settings, scene: str, folder: Path, title: str | No
 
     Registers the scene if needed (manifest ``<scenes_dir>/<scene>/scene.toml`` when it exists).
     """
+    from server.storage import Database
+    from server.store import SceneStore, check_name
+
     check_name("scene", scene)
     db = Database(settings.db_path)
     store = SceneStore(settings.data_dir)
@@ -82,58 +96,91 @@ def publish_folder(settings: Settings, scene: str, folder: Path, title: str | No
     db.builds.update(build, stage="done", progress=1.0, started=db.builds.get(build)["created"])
     db.builds.finish(build, "succeeded")
     store.publish(scene, build)
-    if manifest.is_file():  # recorded sensors pages come with the scene; live ones are the refresher's job
-        try:
-            sensors_ingest(settings, manifest, live=False)
-        except TwinError as exc:  # the scene is published either way; its sensors status says what failed
-            logging.getLogger(__name__).warning("sensors of %s not ingested: %s", scene, exc)
     return build
 
 
-def sensors_ingest(settings: Settings, scene_path: Path, live: bool = True) -> list[dict[str, Any]]:
-    """Ingest the ``[[sensors]]`` of a scene manifest (folder or scene.toml); returns each source's state.
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    from server.settings import load_settings
 
-    Stations are kept within the published build's bounds (plus each source's margin) when there is one.
-    """
-    from server.sensors.ingest import ingest_scene, scene_bounds
-    from twin.scene import load_scene
-
-    scene = load_scene(scene_path)
-    db = Database(settings.db_path)
-    if not any(s["id"] == scene.id for s in db.scenes.all()):
-        db.scenes.put(scene.id, scene.title, str(Path(scene_path).resolve()))
-    store = SceneStore(settings.data_dir)
-    build = store.published(scene.id)
-    bounds = scene_bounds(store.build_dir(scene.id, build) / "scene.json") if build else None
-    return ingest_scene(db, scene.id, scene.sensors, bounds, live=live)
+    return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def register_sensors(app: Any) -> None:
-    """Add ``twin sensors ingest <scene>`` to a typer app (the server's command registration calls this)."""
-    import json
-    import sys
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``demo`` and ``token create|list|revoke`` to twin's command line (entry point)."""
+    from twin.cli import console, fail
+    from twin.errors import TwinError
 
-    import typer
+    token_app = typer.Typer(help="Access tokens for planners and admins.", no_args_is_help=True)
+    app.add_typer(token_app, name="token")
 
-    sensors_app = typer.Typer(help="Traffic sensors of a scene (SensorThings).", no_args_is_help=True)
-
-    @sensors_app.command("ingest")
-    def ingest(
-        scene: Path = typer.Argument(..., help="A scene folder or scene.toml with [[sensors]]"),  # noqa: B008
-        config: Path | None = typer.Option(None, "--config", help="Server config file (TOML)"),  # noqa: B008
-        recorded_only: bool = typer.Option(False, "--recorded-only", help="Skip live sources"),
+    @app.command("serve")
+    def serve_command(
+        config: ConfigOpt = None,
+        host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+        workers: Annotated[int | None, typer.Option(help="Server processes")] = None,
+        data_dir: Annotated[Path | None, typer.Option(help="Data directory (SQLite + tiles)")] = None,
     ) -> None:
-        """Ingest the scene's stations and observations (idempotent); prints each source's state as JSON."""
-        from server.settings import load_settings
-        from twin.errors import TwinError
+        """Serve published scenes, the viewer (/) and the planner page (/planner)."""
+        settings = _settings(config, host=host, port=port, workers=workers, data_dir=data_dir)
+        console.print(f"serving {settings.data_dir} at http://{settings.host}:{settings.port}/")
+        serve(settings)
 
+    @app.command("demo")
+    def demo_command(
+        config: ConfigOpt = None,
+        port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+        scenes: Annotated[list[str] | None, typer.Option("--scene", help="Scene folders to publish")] = None,
+        no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and publish only")] = False,
+    ) -> None:
+        """Build and publish the demo scenes (incrementally), then serve them."""
+        from twin.build import build_scene
+        from twin.scene import load_scene
+
+        settings = _settings(config, port=port)
+        repo = Path(__file__).resolve().parent.parent
+        folders = [Path(s) for s in scenes] if scenes else [repo / "scenes" / name for name in DEMO_SCENES]
+        for folder in folders:
+            try:
+                scene = load_scene(folder)
+                work = Path(settings.data_dir) / "work" / scene.id
+                prev = work if (work / ".cache").exists() else None
+                with console.status(f"building {scene.id}"):
+                    result = build_scene(scene, work, previous=prev)
+                build_id = publish_folder(settings, scene.id, work, scene.title)
+            except TwinError as exc:
+                fail(exc)
+                return
+            console.print(f"[bold]{scene.id}[/]: {result.report.summary()}")
+            console.print(f"published build {build_id} with {len(result.scene_info['variants'])} variants")
+        if not no_serve:
+            console.print(
+                f"viewer: http://{settings.host}:{settings.port}/   planner: http://{settings.host}:{settings.port}/planner"
+            )
+            serve(settings)
+
+    @token_app.command("create")
+    def token_create_command(
+        role: Annotated[str, typer.Argument(help="planner or admin")],
+        name: Annotated[str, typer.Option(help="Who the token is for")] = "",
+        scene: Annotated[list[str] | None, typer.Option(help="Scenes a planner may work in (repeat)")] = None,
+        config: ConfigOpt = None,
+    ) -> None:
+        """Create a token; its secret is printed once (only a hash is stored)."""
         try:
-            states = sensors_ingest(load_settings(config), scene, live=not recorded_only)
+            sys.stdout.write(token_create(_settings(config), role, scene or [], name) + "\n")
         except TwinError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from exc
-        sys.stdout.write(json.dumps(states, indent=2, default=str) + "\n")
-        if any(s["state"] != "ok" for s in states):
-            raise typer.Exit(code=1)
+            fail(exc)
 
-    app.add_typer(sensors_app, name="sensors")
+    @token_app.command("list")
+    def token_list_command(config: ConfigOpt = None) -> None:
+        """List tokens (never their secrets)."""
+        sys.stdout.write(json.dumps(token_list(_settings(config)), indent=2, default=str) + "\n")
+
+    @token_app.command("revoke")
+    def token_revoke_command(token_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:
+        """Revoke a token by id."""
+        try:
+            token_revoke(_settings(config), token_id)
+        except TwinError as exc:
+            fail(exc)

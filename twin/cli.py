@@ -1,11 +1,18 @@
-"""The ``twin`` command: build scenes, validate output, serve, manage tokens."""
+"""The ``twin`` command: build scenes and validate output; other packages add command groups.
+
+Commands beyond ``build`` and ``validate`` come from the entry-point group ``twin.commands``: each entry
+point names a function ``register(app: typer.Typer) -> None`` that adds its commands. The scene server
+declares ``server = "server.cli:register"`` (``twin serve``, ``twin demo``, ``twin token ...``), so the library
+never imports the server.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,12 +23,13 @@ from .errors import TwinError
 app = typer.Typer(
     help="Urban digital twin: build 3D Tiles from city data and designs, and serve them.", no_args_is_help=True
 )
-token_app = typer.Typer(help="Access tokens for planners and admins.", no_args_is_help=True)
-app.add_typer(token_app, name="token")
 console = Console(stderr=True)
+#: The entry-point group of command groups added to ``twin`` (see the module docstring).
+COMMANDS_GROUP = "twin.commands"
 
 
-def _fail(exc: Exception) -> None:
+def fail(exc: Exception) -> None:
+    """Print an error the way every ``twin`` command does and exit with status 2."""
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code=2)
 
@@ -77,7 +85,7 @@ def build(
 
             result = build_scene(scene, target, jobs=jobs, progress=progress, previous=prev, incremental=not no_cache)
     except TwinError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if report_json:
         sys.stdout.write(result.report.to_json() + "\n")
@@ -93,7 +101,7 @@ def validate(folder: Annotated[Path, typer.Argument(help="A build folder (or a t
     root = folder.parent if folder.is_file() else folder
     tilesets = [folder] if folder.is_file() else sorted(root.rglob("tileset.json"))
     if not tilesets:
-        _fail(FileNotFoundError(f"no tileset.json under {folder}"))
+        fail(FileNotFoundError(f"no tileset.json under {folder}"))
     errors = 0
     for ts in tilesets:
         for msg in validate_tileset_json(json.loads(ts.read_text())):
@@ -109,105 +117,25 @@ def validate(folder: Annotated[Path, typer.Argument(help="A build folder (or a t
         raise typer.Exit(code=1)
 
 
-def _settings(config: Path | None, **overrides: object) -> Any:
-    from server.settings import load_settings
+def load_commands(target: typer.Typer, group: str = COMMANDS_GROUP) -> list[str]:
+    """Let every installed ``group`` entry point register its commands on ``target``; returns their names.
 
-    return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
-
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Server config file (TOML); env TWIN_* wins")]
-
-
-@app.command()
-def serve(
-    config: ConfigOpt = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
-    workers: Annotated[int | None, typer.Option(help="Server processes")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory (SQLite + tiles)")] = None,
-) -> None:
-    """Serve published scenes, the viewer (/) and the planner page (/planner)."""
-    from server.cli import serve as run
-
-    settings = _settings(config, host=host, port=port, workers=workers, data_dir=data_dir)
-    console.print(f"serving {settings.data_dir} at http://{settings.host}:{settings.port}/")
-    run(settings)
-
-
-@app.command()
-def demo(
-    config: ConfigOpt = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
-    scenes: Annotated[list[str] | None, typer.Option("--scene", help="Scene folders to publish")] = None,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and publish only")] = False,
-) -> None:
-    """Build and publish the demo scenes (incrementally), then serve them."""
-    from server.cli import publish_folder
-    from server.cli import serve as run
-
-    from .build import build_scene
-    from .scene import load_scene
-
-    settings = _settings(config, port=port)
-    repo = Path(__file__).resolve().parent.parent
-    folders = (
-        [Path(s) for s in scenes]
-        if scenes
-        else [repo / "scenes" / name for name in ("hamburg-eimsbuettel", "nrw-koeln", "bayreuth")]
-    )
-    for folder in folders:
+    A plugin that cannot be imported (its package's dependencies missing) is reported and left out:
+    ``twin build`` must work without the server installed.
+    """
+    loaded = []
+    for ep in entry_points(group=group):
         try:
-            scene = load_scene(folder)
-            work = Path(settings.data_dir) / "work" / scene.id
-            prev = work if (work / ".cache").exists() else None
-            with console.status(f"building {scene.id}"):
-                result = build_scene(scene, work, previous=prev)
-            build_id = publish_folder(settings, scene.id, work, scene.title)
-        except TwinError as exc:
-            _fail(exc)
-            return
-        console.print(f"[bold]{scene.id}[/]: {result.report.summary()}")
-        console.print(f"published build {build_id} with {len(result.scene_info['variants'])} variants")
-    if not no_serve:
-        console.print(
-            f"viewer: http://{settings.host}:{settings.port}/   planner: http://{settings.host}:{settings.port}/planner"
-        )
-        run(settings)
+            register = ep.load()
+        except ImportError as exc:
+            console.print(f"[dim]twin: commands {ep.name!r} not available ({exc})[/]")
+            continue
+        register(target)
+        loaded.append(ep.name)
+    return loaded
 
 
-@token_app.command("create")
-def token_create(
-    role: Annotated[str, typer.Argument(help="planner or admin")],
-    name: Annotated[str, typer.Option(help="Who the token is for")] = "",
-    scene: Annotated[list[str] | None, typer.Option(help="Scenes a planner may work in (repeat)")] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Create a token; its secret is printed once (only a hash is stored)."""
-    from server.cli import token_create as create
-
-    try:
-        sys.stdout.write(create(_settings(config), role, scene or [], name) + "\n")
-    except TwinError as exc:
-        _fail(exc)
-
-
-@token_app.command("list")
-def token_list(config: ConfigOpt = None) -> None:
-    """List tokens (never their secrets)."""
-    from server.cli import token_list as listing
-
-    sys.stdout.write(json.dumps(listing(_settings(config)), indent=2, default=str) + "\n")
-
-
-@token_app.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:
-    """Revoke a token by id."""
-    from server.cli import token_revoke as revoke
-
-    try:
-        revoke(_settings(config), token_id)
-    except TwinError as exc:
-        _fail(exc)
+load_commands(app)
 
 
 def main() -> None:
