@@ -12,6 +12,7 @@ import { Navigation } from './controls.js';
 import { LayerHost } from './layers/host.js';
 import { MeasureLayer } from './layers/measure.js';
 import { PickingLayer } from './layers/picking.js';
+import { PinsLayer } from './layers/pins.js';
 import { SunLayer } from './layers/sun.js';
 import { TerrainLayer } from './layers/terrain.js';
 import { FALLBACK_GEO, VariantsLayer } from './layers/variants.js';
@@ -97,6 +98,8 @@ const variants = host.register(new VariantsLayer());
 host.register(new TerrainLayer());
 const picking = host.register(new PickingLayer());
 const measuring = host.register(new MeasureLayer());
+// Before xr: its controller listener must see a select before the session's picking does.
+host.register(new PinsLayer());
 host.register(new VisitLayer());
 const xrLayer = host.register(new XRLayer());
 
