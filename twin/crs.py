@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 import pyproj
@@ -25,6 +26,8 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from .errors import CRSError
 from .records import Building, Surface
 
+#: Any shapely geometry (projection keeps its type).
+G = TypeVar("G", bound=shapely.Geometry)
 #: WGS 84 geographic 3D (lon, lat, ellipsoidal height) and geocentric (ECEF) CRS.
 WGS84_3D = "EPSG:4979"
 ECEF = "EPSG:4978"
@@ -107,17 +110,25 @@ def transform_points(points: np.ndarray, src: str, dst: str) -> np.ndarray:
     return out
 
 
-def project_building(building: Building, dst: str) -> Building:
-    """The same building with footprint and surfaces in the CRS ``dst`` (heights unchanged)."""
-    if building.crs == dst:
-        return building
-    tr = transformer(building.crs, dst)
+def project_geometry(geometry: G, src: str, dst: str) -> G:
+    """A shapely geometry with its x, y from the CRS ``src`` in ``dst`` (2D out; heights are not projected)."""
+    if src == dst:
+        return geometry
+    tr = transformer(src, dst)
 
     def xy(coords: np.ndarray) -> np.ndarray:
         x, y = transform_xy(tr, coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    footprint = None if building.footprint is None else shapely.transform(building.footprint, xy)
+    projected: G = shapely.transform(geometry, xy)
+    return projected
+
+
+def project_building(building: Building, dst: str) -> Building:
+    """The same building with footprint and surfaces in the CRS ``dst`` (heights unchanged)."""
+    if building.crs == dst:
+        return building
+    footprint = None if building.footprint is None else project_geometry(building.footprint, building.crs, dst)
     surfaces = tuple(
         Surface(
             transform_points(s.exterior, building.crs, dst),
