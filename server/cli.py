@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 #: The demo scenes ``twin demo`` publishes when given none.
-DEMO_SCENES = ("hamburg-eimsbuettel", "nrw-koeln")
+DEMO_SCENES = ("hamburg-eimsbuettel", "nrw-koeln", "bayreuth")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Server config file (TOML); env TWIN_* wins")]
 
