@@ -74,6 +74,7 @@ bench: bench-setup ## All benchmarks at full size (about 15 minutes): builder in
 	-$(BIN)/python bench/viewer_budget.py --out bench/results/viewer_budget.json
 	RESULTS=bench/results/serve.txt bench/serve/run.sh bench/work/demo-out 2 10s
 	$(BIN)/python -m bench.visits --clients 50 --seconds 60 --out bench/results/visits.json
+	$(BIN)/python -m bench.sensors --stations 800 --days 365 --work bench/work --out bench/results/sensors.json
 
 # The day-to-day sizes, under 5 minutes; results in bench/results/quick/ (the full run's files stay).
 # BENCH_QUICK_SIZES etc. shrink it further (CI's smoke test runs it with tiny sizes to prove the set-up path).
@@ -86,6 +87,7 @@ bench-quick: bench-setup ## Benchmarks at day-to-day sizes (under 5 minutes)
 	$(BIN)/python -m bench.build --sizes $(BENCH_QUICK_SIZES) --peer $(BENCH_QUICK_PEER) --wide 0 --results $(BENCH_QUICK_OUT)/build.json
 	RESULTS=$(BENCH_QUICK_OUT)/serve.txt LONG=$(BENCH_QUICK_SERVE) bench/serve/run.sh bench/work/demo-out 2 $(BENCH_QUICK_SERVE)
 	$(BIN)/python -m bench.visits --clients 20 --seconds $(BENCH_QUICK_SERVE) --out $(BENCH_QUICK_OUT)/visits.json
+	$(BIN)/python -m bench.sensors --stations 50 --days 90 --queries 50 --out $(BENCH_QUICK_OUT)/sensors.json
 
 clean: ## Remove build output and installs
 	rm -rf $(VENV) viewer/node_modules viewer/dist tests/validators/node_modules out .stamp-apt .stamp-apt-bench

@@ -8,6 +8,7 @@ command runs, not when ``twin --help`` starts.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -96,7 +97,59 @@ def publish_folder(settings: Settings, scene: str, folder: Path, title: str | No
     db.builds.update(build, stage="done", progress=1.0, started=db.builds.get(build)["created"])
     db.builds.finish(build, "succeeded")
     store.publish(scene, build)
+    if manifest.is_file():  # recorded sensors pages come with the scene; live ones are the refresher's job
+        from twin.errors import TwinError
+
+        try:
+            sensors_ingest(settings, manifest, live=False)
+        except TwinError as exc:  # the scene is published either way; its sensors status says what failed
+            logging.getLogger(__name__).warning("sensors of %s not ingested: %s", scene, exc)
     return build
+
+
+def sensors_ingest(settings: Settings, scene_path: Path, live: bool = True) -> list[dict[str, Any]]:
+    """Ingest the ``[[sensors]]`` of a scene manifest (folder or scene.toml); returns each source's state.
+
+    Stations are kept within the published build's bounds (plus each source's margin) when there is one.
+    """
+    from server.sensors.ingest import ingest_scene, scene_bounds
+    from server.storage import Database
+    from server.store import SceneStore
+    from twin.scene import load_scene
+
+    scene = load_scene(scene_path)
+    db = Database(settings.db_path)
+    if not any(s["id"] == scene.id for s in db.scenes.all()):
+        db.scenes.put(scene.id, scene.title, str(Path(scene_path).resolve()))
+    store = SceneStore(settings.data_dir)
+    build = store.published(scene.id)
+    bounds = scene_bounds(store.build_dir(scene.id, build) / "scene.json") if build else None
+    return ingest_scene(db, scene.id, scene.sensors, bounds, live=live)
+
+
+def register_sensors(app: typer.Typer) -> None:
+    """Add ``twin sensors ingest <scene>``: ingest a scene's stations and observations (idempotent)."""
+    from twin.cli import fail
+    from twin.errors import TwinError
+
+    sensors_app = typer.Typer(help="Traffic sensors of a scene (SensorThings).", no_args_is_help=True)
+    app.add_typer(sensors_app, name="sensors")
+
+    @sensors_app.command("ingest")
+    def ingest_command(
+        scene: Annotated[Path, typer.Argument(help="A scene folder or scene.toml with sensors tables")],
+        config: ConfigOpt = None,
+        recorded_only: Annotated[bool, typer.Option("--recorded-only", help="Skip live sources")] = False,
+    ) -> None:
+        """Ingest the scene's sensors sources; prints each source's state as JSON (exit 1 if one failed)."""
+        try:
+            states = sensors_ingest(_settings(config), scene, live=not recorded_only)
+        except TwinError as exc:
+            fail(exc)
+            return
+        sys.stdout.write(json.dumps(states, indent=2, default=str) + "\n")
+        if any(s["state"] != "ok" for s in states):
+            raise typer.Exit(code=1)
 
 
 def _settings(config: Path | None, **overrides: object) -> Settings:
@@ -112,6 +165,7 @@ def register(app: typer.Typer) -> None:
 
     token_app = typer.Typer(help="Access tokens for planners and admins.", no_args_is_help=True)
     app.add_typer(token_app, name="token")
+    register_sensors(app)
 
     @app.command("serve")
     def serve_command(

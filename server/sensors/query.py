@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from server.errors import BadRequest
 from server.storage import Database
-from twin.sensors.aggregate import BUCKETS, bucket_edges, bucket_sums, summary
+from twin.sensors.aggregate import BUCKETS, bucket_edges, grouped_bucket_sums, summary
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: Most cells (stations x buckets) one observations answer holds.
@@ -209,16 +211,19 @@ def observations(
     keys = [c["key"] for c in chosen]
     query = db.sensors.series if bucket == "15min" else db.sensors.hourly
     rows = query(keys, int(edges[0]), int(edges[-1]))
+    order = np.argsort(np.array(keys, dtype=np.int64))
+    sorted_keys = np.array(keys, dtype=np.int64)[order]
+    group = order[np.searchsorted(sorted_keys, rows.streams)] if len(keys) else rows.streams
+    sums, counts = grouped_bucket_sums(group, rows.starts, rows.values, edges, len(keys), rows.counts)
     out = []
-    for c in chosen:
-        mask = rows.streams == c["key"]
-        sums, counts = bucket_sums(rows.starts[mask], rows.values[mask], edges, rows.counts[mask])
+    for i, c in enumerate(chosen):
+        total, number = sums[i].tolist(), counts[i].tolist()
         out.append(
             {
                 "id": c["id"],
                 "kind": c["kind"],
-                "sums": [float(s) if n else None for s, n in zip(sums, counts, strict=True)],
-                "counts": [int(n) for n in counts],
+                "sums": [s if n else None for s, n in zip(total, number, strict=True)],
+                "counts": number,
             }
         )
     return {
@@ -233,20 +238,18 @@ def observations(
 
 
 def _stations(db: Database, scene: str, stations: str | None) -> list[dict[str, Any]]:
-    keys = db.sensors.keys(scene)
-    rows, _ = db.sensors.stations(scene, limit=100_000)
-    kinds = {r["id"]: r["kind"] for r in rows}
     if not stations:
-        return [{"id": s, "key": k, "kind": kinds[s]} for s, k in sorted(keys.items())]
+        return list(db.sensors.kinds(scene).values())
     wanted = [s.strip() for s in stations.split(",") if s.strip()]
     if len(wanted) > 1000:
         raise BadRequest("at most 1000 stations per request")
-    missing = [s for s in wanted if s not in keys]
+    every = db.sensors.kinds(scene, wanted)
+    missing = [s for s in wanted if s not in every]
     if missing:
         from twin.errors import NotFound
 
         raise NotFound(f"station {missing[0]!r} not found in scene {scene!r}")
-    return [{"id": s, "key": keys[s], "kind": kinds[s]} for s in dict.fromkeys(wanted)]
+    return [every[s] for s in dict.fromkeys(wanted)]
 
 
 def observations_csv(doc: dict[str, Any]) -> str:

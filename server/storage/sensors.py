@@ -138,6 +138,16 @@ class Sensors:
             con.execute("COMMIT")
         return self.keys(scene)
 
+    def kinds(self, scene: str, ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Station id → ``{"id", "key", "kind"}`` for the stations ``ids`` (all by default) of ``scene``, by id."""
+        sql = "SELECT id, key, kind FROM sensor_stations WHERE scene=?"
+        if ids is not None:
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+        with self.db.connect() as con:
+            con.row_factory = None
+            rows = con.execute(sql + " ORDER BY id", (scene, *(ids or ()))).fetchall()
+        return {r[0]: {"id": r[0], "key": r[1], "kind": r[2]} for r in rows}
+
     def keys(self, scene: str) -> dict[str, int]:
         """Station id → integer key, for every station of ``scene``."""
         return {r["id"]: r["key"] for r in self.db.all("SELECT id, key FROM sensor_stations WHERE scene=?", scene)}
@@ -234,6 +244,7 @@ class Sensors:
         rows: list[Any] = []
         if args[:-2]:
             with self.db.connect() as con:
+                con.row_factory = None  # plain tuples: numpy reads them ten times faster than sqlite3.Row
                 rows = con.execute(sql, args).fetchall()
         a = np.array(rows, dtype=np.float64).reshape(-1, 4)
         return Series(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3].astype(np.int64))

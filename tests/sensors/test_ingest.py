@@ -90,3 +90,16 @@ def test_deleting_a_scene_removes_its_stations_and_observations(db: Database) ->
     db.scenes.delete("hh")
     assert db.sensors.keys("hh") == {}
     assert db.connection.one("SELECT COUNT(*) AS n FROM sensor_observations") == {"n": 0}
+
+
+def test_twin_sensors_ingest_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["sensors", "ingest", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    assert '"state": "ok"' in result.output and '"stored": 1400' in result.output
+    bad = CliRunner().invoke(app, ["sensors", "ingest", str(tmp_path / "nowhere")])
+    assert bad.exit_code == 2

@@ -69,15 +69,29 @@ def bucket_sums(
 
     ``counts`` says how many observations each value stands for (hourly sums); one each by default.
     """
+    sums, number = grouped_bucket_sums(np.zeros(len(starts), dtype=np.int64), starts, values, edges, 1, counts)
+    return sums[0], number[0]
+
+
+def grouped_bucket_sums(
+    groups: np.ndarray,
+    starts: np.ndarray,
+    values: np.ndarray,
+    edges: np.ndarray,
+    n_groups: int,
+    counts: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bucket_sums` for many series at once: ``groups`` (0..n_groups-1) per value; ``(n_groups, buckets)``."""
     s = np.asarray(starts, dtype=np.int64)
-    v = np.asarray(values, dtype=np.float64)
     n = max(len(edges) - 1, 0)
     idx = np.searchsorted(edges, s, side="right") - 1
     ok = (idx >= 0) & (idx < n)
-    sums = np.bincount(idx[ok], weights=v[ok], minlength=n)[:n]
+    cell = np.asarray(groups, dtype=np.int64)[ok] * n + idx[ok]
+    size = n_groups * n
+    sums = np.bincount(cell, weights=np.asarray(values, dtype=np.float64)[ok], minlength=size)[:size]
     weights = None if counts is None else np.asarray(counts, dtype=np.float64)[ok]
-    number = np.bincount(idx[ok], weights=weights, minlength=n)[:n].astype(np.int64)
-    return sums, number
+    number = np.bincount(cell, weights=weights, minlength=size)[:size].astype(np.int64)
+    return sums.reshape(n_groups, n), number.reshape(n_groups, n)
 
 
 def summary(starts: np.ndarray, values: np.ndarray, tz: str = "UTC") -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""Sensors storage: a year of 15-minute counts per station, ingest rate, database size and query latency.
+
+    .venv/bin/python -m bench.sensors [--stations 800] [--days 365] [--queries 200] [--out bench/results/sensors.json]
+
+Counts are generated from the real day profiles of Hamburg's bicycle counting stations (the recorded page in
+tests/fixtures/sensors/bike_counts.json: mean count per quarter hour of the day, each station scaled by its
+own mean), with a weekend factor and Poisson noise. Measured on SQLite through the server's own storage
+(``Sensors.add_rows``) and queries (``server.sensors.query.observations``): ingest rate, file size, and p50/p99
+of "one station, one day" (96 quarter hours) and "all stations, one hour bucket".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from server.sensors.query import observations
+from server.storage import Database
+from twin.sensors.parse import ParseOptions, parse_page
+from twin.sensors.records import IngestReport, Station
+
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sensors" / "bike_counts.json"
+YEAR_START = int(datetime(2023, 1, 2, tzinfo=UTC).timestamp())  # a Monday
+SCENE = "bench"
+
+
+def day_profiles() -> tuple[np.ndarray, np.ndarray]:
+    """``(profile, scales)``: the mean count per quarter hour (96,) over all stations, normalised to mean 1,
+    and each real station's mean count (to scale the synthetic ones like the real network)."""
+    page = parse_page(json.loads(FIXTURE.read_text(encoding="utf-8")), IngestReport(), ParseOptions("bike"))
+    slot = np.array([(o.start % 86_400) // 900 for o in page.observations])
+    value = np.array([o.result for o in page.observations])
+    sums = np.bincount(slot, weights=value, minlength=96)
+    counts = np.maximum(np.bincount(slot, minlength=96), 1)
+    profile = sums / counts
+    profile = profile / profile.mean()
+    per_station: dict[str, list[float]] = {}
+    for o in page.observations:
+        per_station.setdefault(o.station, []).append(o.result)
+    scales = np.array([np.mean(v) for v in per_station.values()])
+    return profile, np.maximum(scales, 0.5)
+
+
+def generate(key: int, days: int, profile: np.ndarray, scale: float, rng: np.random.Generator) -> list[tuple]:
+    """One station's year: ``(stream, start, span, count)`` rows every 15 minutes."""
+    n = days * 96
+    starts = YEAR_START + 900 * np.arange(n, dtype=np.int64)
+    weekday = (np.arange(n) // 96) % 7
+    factor = np.where(weekday >= 5, 0.7, 1.0) * (0.8 + 0.4 * rng.random())
+    counts = rng.poisson(profile[np.arange(n) % 96] * scale * factor)
+    return list(zip([key] * n, starts.tolist(), [899] * n, counts.tolist(), strict=True))
+
+
+def _p(samples: list[float], q: float) -> float:
+    return round(float(np.percentile(np.array(samples) * 1000, q)), 2)
+
+
+def run(stations: int, days: int, queries: int, work: Path) -> dict[str, Any]:
+    """Ingest ``stations`` x ``days`` of 15-minute counts into a fresh SQLite file in ``work``; measure."""
+    db = Database(work / "twin.db")
+    db.scenes.put(SCENE, "bench", "")
+    db.sensors.put_source(SCENE, "bench", live=False, timezone="Europe/Berlin", state="ok")
+    profile, scales = day_profiles()
+    rng = np.random.default_rng(18)
+    made = [
+        Station(f"bench-{i}", "bench", f"Station {i}", "bicycle", str(i), str(i), _point(i), {"name": "Anzahl"})
+        for i in range(stations)
+    ]
+    keys = db.sensors.put_stations(SCENE, made)
+    ingest_s = 0.0
+    rows = 0
+    for i, st in enumerate(made):
+        batch = generate(keys[st.id], days, profile, float(scales[i % len(scales)]), rng)
+        t0 = time.perf_counter()
+        rows += db.sensors.add_rows(batch)
+        ingest_s += time.perf_counter() - t0
+    again_t0 = time.perf_counter()
+    duplicate = db.sensors.add_rows(generate(keys[made[0].id], days, profile, float(scales[0]), rng))
+    again_s = time.perf_counter() - again_t0
+    with db.connection.connect() as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(p.stat().st_size for p in work.glob("twin.db*"))
+    random.seed(18)
+    one_day, one_hour = [], []
+    for _ in range(queries):
+        st = random.choice(made).id
+        day = YEAR_START + 86_400 * random.randrange(days)
+        t0 = time.perf_counter()
+        doc = observations(db, SCENE, "15min", str(day), str(day + 86_400), st, None)
+        one_day.append(time.perf_counter() - t0)
+        assert len(doc["starts"]) >= 96
+        hour = YEAR_START + 3600 * random.randrange(days * 24)
+        t0 = time.perf_counter()
+        doc = observations(db, SCENE, "hour", str(hour), str(hour + 3600), None, None)
+        one_hour.append(time.perf_counter() - t0)
+        assert len(doc["stations"]) == stations
+    return {
+        "stations": stations,
+        "days": days,
+        "observations": rows,
+        "ingest_s": round(ingest_s, 2),
+        "ingest_obs_per_s": round(rows / ingest_s) if ingest_s else None,
+        "reingest_one_station_s": round(again_s, 3),
+        "reingest_new_rows": duplicate,
+        "db_bytes": size,
+        "bytes_per_observation": round(size / rows, 1) if rows else None,
+        "one_station_one_day_ms": {"p50": _p(one_day, 50), "p99": _p(one_day, 99)},
+        "all_stations_one_hour_ms": {"p50": _p(one_hour, 50), "p99": _p(one_hour, 99)},
+        "queries": queries,
+        "cpus": os.cpu_count(),
+    }
+
+
+def _point(i: int) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [9.9 + (i % 40) * 0.005, 53.5 + (i // 40) * 0.005]}
+
+
+def main() -> None:
+    """Parse arguments, run, print and write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, default=800)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the database (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        result = run(args.stations, args.days, args.queries, Path(tmp))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
