@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from server.realtime.service import Session, VisitService
 from server.realtime.visits import Visit, VisitRefused
 from server.store import NAME_PATTERN
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["visits"])
 Code = Annotated[str, Path(max_length=16)]
 HTTP_STATUS = {4404: 404, 4429: 429, 4410: 404}
@@ -49,6 +51,8 @@ def service(app: FastAPI) -> VisitService:
     svc: VisitService | None = getattr(app.state, "visits", None)
     if svc is None:
         settings = app.state.ctx.settings
+        if settings.workers > 1 and not settings.redis_url:
+            log.warning("guided visits need TWIN_REDIS_URL with several workers: each worker sees only its own")
         svc = VisitService(settings.redis_url, settings.visit_grace_seconds)
         app.state.visits = svc
     return svc
