@@ -52,7 +52,7 @@ def test_old_single_list_database_upgrades_without_losing_rows(tmp_path: Path) -
         con.executescript(OLD_SCHEMA)
     db = Database(path)
     # the old file holds version 1 of every topic; builds has had a migration since, applied on top
-    assert db.connection.versions() == {"scenes": 1, "uploads": 1, "builds": 2, "tokens": 1}
+    assert db.connection.versions() == {"scenes": 1, "uploads": 1, "builds": 2, "tokens": 1, "sensors": 1}
     assert [s["id"] for s in db.scenes.all()] == ["demo"]
     plan = db.scenes.variant("demo", "plan")
     assert plan["removed"] == ["b1"] and plan["designs"][0]["anchor"] == {"lon": 10.0, "lat": 53.5}
@@ -74,7 +74,7 @@ def test_a_new_topic_migrates_on_its_own(tmp_path: Path) -> None:
     assert db.connection.migrate("visits", later) == 2
     assert db.connection.migrate("visits", later) == 2  # applied once
     db.connection.exec("INSERT INTO visits(id, scene, title) VALUES ('v', 'demo', 'Tour')")
-    assert db.connection.versions() == {"scenes": 1, "uploads": 1, "builds": 2, "tokens": 1, "visits": 2}
+    assert db.connection.versions() == {"scenes": 1, "uploads": 1, "builds": 2, "tokens": 1, "sensors": 1, "visits": 2}
     db.scenes.delete("demo")  # the scene's cascade reaches the new topic's rows
     assert db.connection.all("SELECT * FROM visits") == []
 
