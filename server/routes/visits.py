@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import io
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from server.realtime import protocol as P
 from server.realtime.service import Session, VisitService
 from server.realtime.visits import Visit, VisitRefused
 from server.store import NAME_PATTERN
+from twin.errors import TwinError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["visits"])
@@ -70,26 +72,39 @@ def qr_svg(url: str) -> str:
     return out.getvalue().decode("utf-8")
 
 
-async def _find(request: Request, code: str) -> Visit:
+@contextlib.asynccontextmanager
+async def _answering() -> AsyncIterator[None]:
+    """Refusals as 404/429, and a store that cannot be reached (Redis down) as 503, all problem+json."""
     try:
-        return await service(request.app).lookup(code, request.client.host if request.client else "?")
+        yield
     except VisitRefused as exc:
         headers = {"Retry-After": "60"} if exc.close_code == 4429 else None
         raise HTTPException(HTTP_STATUS.get(exc.close_code, 400), exc.detail, headers) from None
+    except (HTTPException, TwinError):
+        raise
+    except Exception as exc:
+        log.exception("visits unavailable")
+        raise HTTPException(503, "visits are unavailable right now; try again shortly", {"Retry-After": "5"}) from exc
+
+
+async def _find(request: Request, code: str) -> Visit:
+    async with _answering():
+        return await service(request.app).lookup(code, request.client.host if request.client else "?")
 
 
 @router.post(
     "/api/visits",
     status_code=201,
-    responses={401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
+    responses={401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}, 503: {"model": Problem}},
     summary="Open a guided visit (host or planner token)",
 )
 async def open_visit(body: VisitIn, request: Request, who: PlannerDep, ctx: CtxDep, base: BaseUrlDep) -> dict[str, Any]:
     """A new visit of a scene the caller may work on: join code, links, the host key (shown once), QR code."""
     planning.scene_for(ctx, who, body.scene)
-    visit, key = await service(request.app).open(
-        body.scene, who.name, body.variant, body.date, body.mode, body.on_host_leave
-    )
+    async with _answering():
+        visit, key = await service(request.app).open(
+            body.scene, who.name, body.variant, body.date, body.mode, body.on_host_leave
+        )
     join = join_url(base, visit)
     return {
         "code": visit.code,
@@ -142,6 +157,11 @@ async def visit_socket(ws: WebSocket, code: str) -> None:
         await ws.send_text(P.error(exc.reason, exc.detail))
         await ws.close(exc.close_code, exc.reason)
         return
+    except Exception:  # the shared store is unreachable: say so instead of dropping the socket
+        log.exception("visit %s: could not admit a connection", code[:16])
+        await ws.send_text(P.error("unavailable", "visits are unavailable right now; try again shortly"))
+        await ws.close(1011)
+        return
     await ws.send_text(welcome)
     pump = asyncio.create_task(_pump(ws, session))
     try:
@@ -153,9 +173,16 @@ async def visit_socket(ws: WebSocket, code: str) -> None:
             await svc.receive(session, text if text is not None else message.get("bytes") or b"")
     except (WebSocketDisconnect, RuntimeError):
         pass
+    except Exception:  # e.g. Redis unreachable: this connection ends (1011), the others and the server go on
+        log.exception("visit %s: closing a connection after an error", session.code)
+        with contextlib.suppress(Exception):
+            await ws.close(1011)
     finally:
         pump.cancel()
-        await svc.disconnect(session)
+        try:
+            await svc.disconnect(session)
+        except Exception:
+            log.exception("visit %s: could not mark %s away", session.code, session.person)
 
 
 async def _pump(ws: WebSocket, session: Session) -> None:

@@ -171,3 +171,22 @@ def test_people_on_different_server_processes_see_each_other(two_servers: tuple[
             assert welcome["you"] == aw["you"] and welcome["state"]["variant"] == "tower"
 
     asyncio.run(main())
+
+
+def test_an_unreachable_redis_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from server.app import create_app
+
+    settings = make_settings(tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with (
+        TestClient(create_app(settings)) as client,
+        client.websocket_connect("/ws/visits/ACD3467?name=Ann") as ws,
+    ):
+        assert ws.receive_json()["code"] == "unavailable"
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+        assert info.value.code == 1011
+        r = client.get("/api/visits/ACD3467")
+        assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
