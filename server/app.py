@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server import errors
 from server.deps import Context
+from server.guard import Guard
 from server.routes import admin, ogc, participation, planner, public, sensors, tiles, visits
 from server.settings import Settings, load_settings
 from server.storage import Database
@@ -35,6 +36,7 @@ class TwinApp(FastAPI):
     """FastAPI with the tile server in front of it."""
 
     tile_server: TileServer
+    guard: Guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -42,6 +44,8 @@ class TwinApp(FastAPI):
             if path.startswith(("/tiles/", "/preview/")):
                 await self.tile_server(scope, receive, send)
                 return
+            await self.guard(scope, receive, send, super().__call__)
+            return
         await super().__call__(scope, receive, send)
 
 
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.tile_server = TileServer(
         store, settings.tile_cache_bytes, settings.tile_cache_file_bytes, settings.cors_origins
     )
+    app.guard = Guard(settings, db)
     errors.install(app)
     app.add_middleware(
         CORSMiddleware,

@@ -8,6 +8,7 @@ does not give access. Planner tokens carry a list of scenes (``["*"]`` for all).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
@@ -57,17 +58,32 @@ class Principal:
 _bearer = HTTPBearer(auto_error=False, description="A token from `twin token create`.")
 
 
+#: What :func:`create_token` makes: ``twin_`` and 43 URL-safe base64 characters. Anything else is refused
+#: before the database is asked (so a malformed token is a 401 even when the database cannot be read).
+TOKEN_RE = re.compile(r"^twin_[A-Za-z0-9_-]{43}$")
+
+
+def principal_for(db: Database, authorization: str) -> Principal:
+    """The caller named by an ``Authorization`` header value; :class:`Unauthenticated` unless it is valid."""
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    if not TOKEN_RE.match(token):
+        raise Unauthenticated("unknown or revoked token")
+    row = db.tokens.by_digest(digest(token))
+    if row is None:
+        raise Unauthenticated("unknown or revoked token")
+    return Principal(row["id"], row["name"], row["role"], tuple(row["scenes"]))
+
+
 def authenticate(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The caller behind the bearer token; :class:`Unauthenticated` without a valid one."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
-    db: Database = request.app.state.db
-    row = db.tokens.by_digest(digest(creds.credentials))
-    if row is None:
-        raise Unauthenticated("unknown or revoked token")
-    return Principal(row["id"], row["name"], row["role"], tuple(row["scenes"]))
+    return principal_for(request.app.state.db, f"Bearer {creds.credentials}")
 
 
 def require_admin(who: Annotated[Principal, Depends(authenticate)]) -> Principal:

@@ -44,10 +44,26 @@ def serve(settings: Settings) -> None:
         workers=max(1, settings.workers),
         log_level="warning",
         access_log=False,
-        proxy_headers=True,
         loop="auto",
-        http="auto",
+        **_connection_limits(settings),
     )
+
+
+def _connection_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn options against slow and greedy clients (docs/security.md): deadlines, caps, trusted proxies."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:  # every connection is a file descriptor: take all the system allows us
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return {
+        "http": "server.httpserver:GuardedProtocol",  # header deadline, body rate, per-client cap
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.limit_concurrency or None,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+        "h11_max_incomplete_event_size": 64 * 1024,
+    }
 
 
 def token_create(settings: Settings, role: str, scenes: list[str], name: str) -> str:

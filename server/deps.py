@@ -28,8 +28,9 @@ def get_context(request: Request) -> Context:
 
 
 def base_url(request: Request) -> str:
-    """The server's root URL as the client sees it (honours proxy headers through uvicorn)."""
-    return str(request.base_url)
+    """The root URL for absolute links: the configured ``public_url``, else an allowed Host (Settings.base_url_for)."""
+    settings: Settings = request.app.state.ctx.settings
+    return settings.base_url_for(request.url.scheme, request.headers.get("host", ""))
 
 
 CtxDep = Annotated[Context, Depends(get_context)]

@@ -6,7 +6,9 @@ FastAPI's validation fails) and the handlers installed by :func:`install` answer
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,6 +44,19 @@ class TooManyRequests(E.TwinError):
     """A client or a scene sent more than its rate allows; try again later."""
 
 
+class InsufficientStorage(E.StoreError):
+    """The disk is full, or a scene's quota (bytes or uploads) would be passed."""
+
+
+class StorageUnavailable(E.StoreError):
+    """The data directory cannot be written (read-only file system, permissions): an operator must act."""
+
+
+#: errno values of a full disk or quota (507) and of storage that cannot be written (503).
+FULL_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+READONLY_ERRNOS = frozenset((errno.EROFS, errno.EACCES, errno.EPERM))
+
+
 #: twin.errors class -> HTTP status; the most specific class in a raised error's MRO wins.
 STATUS_CODES: dict[type[Exception], int] = {
     Unauthenticated: 401,
@@ -49,6 +64,8 @@ STATUS_CODES: dict[type[Exception], int] = {
     BadRequest: 400,
     Unprocessable: 422,
     TooManyRequests: 429,
+    InsufficientStorage: 507,
+    StorageUnavailable: 503,
     E.PermissionDenied: 403,
     E.NotFound: 404,
     E.Conflict: 409,
@@ -77,6 +94,8 @@ TITLES = {
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
@@ -107,7 +126,31 @@ def problem(
     )
 
 
+def storage_error(exc: BaseException) -> E.StoreError | None:
+    """A full or unwritable disk behind ``exc`` (itself or its causes) as a clear store error, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, InsufficientStorage | StorageUnavailable):
+            return seen
+        if isinstance(seen, OSError) and seen.errno in FULL_ERRNOS:
+            return InsufficientStorage("the server's disk is full; nothing was stored, try again later")
+        if isinstance(seen, OSError) and seen.errno in READONLY_ERRNOS:
+            return StorageUnavailable("the server's data directory is read-only; nothing was stored")
+        if isinstance(seen, sqlite3.OperationalError):
+            text = str(seen).lower()
+            if "full" in text:
+                return InsufficientStorage("the server's disk is full; nothing was stored, try again later")
+            if "readonly" in text or "read-only" in text or "unable to open" in text:
+                return StorageUnavailable("the server's database cannot be written; nothing was stored")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 async def _twin_error(request: Request, exc: Exception) -> JSONResponse:
+    storage = storage_error(exc)
+    if storage is not None and storage is not exc:
+        log.error("storage failure on %s: %s", request.url.path, exc)
+        exc = storage
     status = status_for(exc)
     if status >= 500:
         log.error("%s on %s", exc, request.url.path, exc_info=exc)
@@ -131,13 +174,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return problem(500, "internal error", request.url.path)
+    return await _storage_or_unexpected(request, exc)
+
+
+async def _storage_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    storage = storage_error(exc)
+    if storage is None:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return problem(500, "internal error", request.url.path)
+    return await _twin_error(request, storage)
 
 
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` with problem+json."""
     app.add_exception_handler(E.TwinError, _twin_error)
+    app.add_exception_handler(OSError, _storage_or_unexpected)
+    app.add_exception_handler(sqlite3.OperationalError, _storage_or_unexpected)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

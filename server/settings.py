@@ -7,6 +7,7 @@ Precedence (highest first): keyword arguments, environment variables, the config
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _REPO = Path(__file__).resolve().parent.parent
+#: A Host header: a name or a bracketed IPv6 address, then an optional port; nothing else.
+_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -56,6 +59,44 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     #: Seconds a visitor whose connection dropped stays in the visit, waiting to resume.
     visit_grace_seconds: float = 20.0
+
+    #: Largest JSON body of any other route, bytes (answered 413 before it is read).
+    max_body_bytes: int = 1024 * 1024
+    #: Per scene: most bytes of stored uploads, and most uploads (507 past either).
+    scene_quota_bytes: int = 2 * 1024**3
+    scene_quota_uploads: int = 200
+
+    #: The origin viewers reach this server at (``https://twin.example.org``); every absolute link in an
+    #: answer is built from it. None: from the request's Host, if that is one of ``allowed_hosts``.
+    public_url: str | None = None
+    #: Host names whose Host header may build links when ``public_url`` is unset (others get the bind address).
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
+    #: Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; empty: nobody's.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Slow clients: seconds to send a request's headers, then seconds of grace plus a minimum rate
+    #: (bytes/s) for its body; cut off past them. Connections per client address (0: no cap) and in all.
+    header_timeout_seconds: float = 10.0
+    body_grace_seconds: float = 10.0
+    body_min_bytes_per_second: int = 10_000
+    max_connections_per_client: int = 64
+    limit_concurrency: int = 1000
+    #: Seconds an idle keep-alive connection stays open.
+    keep_alive_seconds: int = 5
+
+    def base_url_for(self, scheme: str, host: str) -> str:
+        """The root URL for links in an answer: ``public_url``, else ``scheme://host`` if the Host is allowed.
+
+        Any other Host (``evil.example``) builds links to the bind address instead, so a forged Host header
+        never reaches a generated link (or a shared cache in front of us).
+        """
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        m = _HOST_RE.match(host)
+        name = m.group(1).strip("[]").lower() if m else ""
+        if name and name in {h.lower() for h in self.allowed_hosts} | {self.host.lower()}:
+            return f"{'https' if scheme == 'https' else 'http'}://{host}/"
+        bind = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{bind}:{self.port}/"
 
     @property
     def db_path(self) -> Path:

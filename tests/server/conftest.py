@@ -58,6 +58,7 @@ def make_settings(tmp: Path, **kw: Any) -> Settings:
         "scenes_dir": scenes,
         "viewer_dir": tmp / "no-viewer",
         "builder": f"{HERE / 'fakebuild.py'}:build_scene",
+        "allowed_hosts": ["testserver", "localhost", "127.0.0.1"],  # TestClient's Host builds links
     }
     values.update(kw)
     return Settings(**values)

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from typing import Any
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+#: TWIN_TEST_SERVER_LOG=1 shows the server's stderr (when a test of it fails).
+LOG = bool(os.environ.get("TWIN_TEST_SERVER_LOG"))
 
 
 def free_port() -> int:
@@ -42,8 +44,13 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 30.
 
 
 @contextmanager
-def twin_serve(settings: Settings, workers: int = 1, **env: str) -> Iterator[str]:
-    """Run ``twin serve`` over ``settings`` (TWIN_* variables); yields its base URL, stops it after."""
+def twin_serve(
+    settings: Settings, workers: int = 1, preexec: Callable[[], None] | None = None, **env: str
+) -> Iterator[str]:
+    """Run ``twin serve`` over ``settings`` (TWIN_* variables, then ``env``); yields its base URL, stops it after.
+
+    ``preexec`` runs in the child before it starts (e.g. to lower its file descriptor limit).
+    """
     port = free_port()
     variables = {
         **os.environ,
@@ -55,7 +62,14 @@ def twin_serve(settings: Settings, workers: int = 1, **env: str) -> Iterator[str
         **env,
     }
     cmd = [str(Path(sys.executable).parent / "twin"), "serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=variables, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        env=variables,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=None if os.environ.get("TWIN_TEST_SERVER_LOG") else subprocess.DEVNULL,
+        preexec_fn=preexec,
+    )
     try:
         wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}"
