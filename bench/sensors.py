@@ -5,8 +5,9 @@
 Counts are generated from the real day profiles of Hamburg's bicycle counting stations (the recorded page in
 tests/fixtures/sensors/bike_counts.json: mean count per quarter hour of the day, each station scaled by its
 own mean), with a weekend factor and Poisson noise. Measured on SQLite through the server's own storage
-(``Sensors.add_rows``) and queries (``server.sensors.query.observations``): ingest rate, file size, and p50/p99
-of "one station, one day" (96 quarter hours) and "all stations, one hour bucket".
+(``Sensors.add_rows``) and queries (``server.sensors.query.observations``, what the HTTP handler calls; and the
+storage query alone): ingest rate, file size, and p50/p99 of "one station, one day" (96 quarter hours) and
+"all stations, one hour bucket". The machine's load average is recorded with the figures.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def run(stations: int, days: int, queries: int, work: Path) -> dict[str, Any]:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     size = sum(p.stat().st_size for p in work.glob("twin.db*"))
     random.seed(18)
-    one_day, one_hour = [], []
+    one_day, one_hour, sql_day, sql_hour = [], [], [], []
+    every = list(keys.values())
     for _ in range(queries):
         st = random.choice(made).id
         day = YEAR_START + 86_400 * random.randrange(days)
@@ -98,11 +100,17 @@ def run(stations: int, days: int, queries: int, work: Path) -> dict[str, Any]:
         doc = observations(db, SCENE, "15min", str(day), str(day + 86_400), st, None)
         one_day.append(time.perf_counter() - t0)
         assert len(doc["starts"]) >= 96
+        t0 = time.perf_counter()
+        db.sensors.series([keys[st]], day, day + 86_400)
+        sql_day.append(time.perf_counter() - t0)
         hour = YEAR_START + 3600 * random.randrange(days * 24)
         t0 = time.perf_counter()
         doc = observations(db, SCENE, "hour", str(hour), str(hour + 3600), None, None)
         one_hour.append(time.perf_counter() - t0)
         assert len(doc["stations"]) == stations
+        t0 = time.perf_counter()
+        db.sensors.hourly(every, hour, hour + 3600)
+        sql_hour.append(time.perf_counter() - t0)
     return {
         "stations": stations,
         "days": days,
@@ -115,6 +123,11 @@ def run(stations: int, days: int, queries: int, work: Path) -> dict[str, Any]:
         "bytes_per_observation": round(size / rows, 1) if rows else None,
         "one_station_one_day_ms": {"p50": _p(one_day, 50), "p99": _p(one_day, 99)},
         "all_stations_one_hour_ms": {"p50": _p(one_hour, 50), "p99": _p(one_hour, 99)},
+        "storage_only_ms": {
+            "one_station_one_day": {"p50": _p(sql_day, 50), "p99": _p(sql_day, 99)},
+            "all_stations_one_hour": {"p50": _p(sql_hour, 50), "p99": _p(sql_hour, 99)},
+        },
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "queries": queries,
         "cpus": os.cpu_count(),
     }

@@ -24,6 +24,8 @@ MAX_CELLS = 200_000
 #: Default window before the end of the data when ``from`` is not given, per bucket (s).
 DEFAULT_WINDOW = {"15min": 86_400, "hour": 7 * 86_400, "day": 92 * 86_400}
 KINDS = ("bicycle", "car", "other")
+#: 2100-01-01T00:00Z: no count is later (and no range reaches past what a date can say).
+LATEST = 4_102_444_800
 
 
 def parse_when(text: str | None, name: str) -> int | None:
@@ -49,7 +51,7 @@ def _zone(db: Database, scene: str, tz: str | None) -> str:
     name = tz or next((s["timezone"] for s in db.sensors.sources(scene)), "UTC")
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise BadRequest(f"unknown time zone {name!r}") from exc
     return name
 
@@ -65,6 +67,8 @@ def _window(db: Database, scene: str, start: str | None, end: str | None, defaul
         a = b - default
     if a >= b:
         raise BadRequest(f"from ({a}) must be before to ({b})")
+    if a < 0 or b > LATEST:
+        raise BadRequest("from and to must lie between 1970 and 2100")
     return a, b
 
 
@@ -202,12 +206,13 @@ def observations(
     zone = _zone(db, scene, tz)
     a, b = _window(db, scene, start, end, DEFAULT_WINDOW[bucket])
     chosen = _stations(db, scene, stations)
-    edges = bucket_edges(a, b, bucket, zone)
-    if (len(edges) - 1) * max(len(chosen), 1) > MAX_CELLS:
+    # Count the cells before making the edges: a century of quarter hours would not fit in memory.
+    if ((b - a) // BUCKETS[bucket] + 1) * max(len(chosen), 1) > MAX_CELLS:
         raise BadRequest(
-            f"{len(chosen)} stations x {len(edges) - 1} {bucket} buckets is more than {MAX_CELLS}: "
+            f"{len(chosen)} stations x {(b - a) // BUCKETS[bucket] + 1} {bucket} buckets is more than {MAX_CELLS}: "
             "choose fewer stations, a shorter range or a longer bucket"
         )
+    edges = bucket_edges(a, b, bucket, zone)
     keys = [c["key"] for c in chosen]
     query = db.sensors.series if bucket == "15min" else db.sensors.hourly
     rows = query(keys, int(edges[0]), int(edges[-1]))
