@@ -27,19 +27,21 @@ from server.settings import Settings
 from server.storage import Database, new_id
 from twin.errors import DesignError, DesignTooLarge, TwinError, UnsupportedFormat
 
-#: Upload formats by their first bytes; zip archives and anything unknown are refused (415).
-EXTENSIONS = {"glb": ".glb", "gltf": ".gltf", "ifc": ".ifc", "obj": ".obj", "citygml": ".gml"}
+#: Upload formats by their first bytes; compressed files, zips other than ifcZIP and anything unknown are
+#: refused (415).
+EXTENSIONS = {"glb": ".glb", "gltf": ".gltf", "ifc": ".ifc", "ifczip": ".ifczip", "obj": ".obj", "citygml": ".gml"}
 #: What reads each format, as errors name it ("the IFC reader crashed on this file").
 READERS = {
     "glb": "glTF reader",
     "gltf": "glTF reader",
     "ifc": "IFC reader",
+    "ifczip": "IFC reader",
     "obj": "OBJ reader",
     "citygml": "CityGML reader",
 }
 
 #: The twin.designs module that reads each format (imported before the sandbox measures the child).
-MODULES = {"glb": "gltf", "gltf": "gltf", "ifc": "ifc", "obj": "obj", "citygml": "citygml"}
+MODULES = {"glb": "gltf", "gltf": "gltf", "ifc": "ifc", "ifczip": "ifc", "obj": "obj", "citygml": "citygml"}
 
 
 def reader_limits(settings: Settings) -> sandbox.Limits:
@@ -60,10 +62,10 @@ def safe_filename(name: str) -> str:
 
 
 def sniff(path: Path) -> str:
-    """The design format by content; zip and compressed files are refused (nothing here unpacks them)."""
+    """The design format by content; compressed files are refused, zips unless they are ifcZIP (one IFC)."""
     with open(path, "rb") as f:
         head = f.read(4)
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x1f\x8b") or head.startswith(b"BZh"):
+    if head.startswith(b"\x1f\x8b") or head.startswith(b"BZh"):
         raise UnsupportedFormat("archives and compressed files are not accepted: upload the design file itself")
     from twin.designs import sniff as twin_sniff
 

@@ -15,6 +15,7 @@ from typing import Any
 from twin.errors import DesignError, DesignTooLarge, TwinError
 
 from .base import check_gltf_references, gltf_json
+from .ifczip import MAX_UNZIPPED, check_size, ifc_member
 from .load import load_design, sniff
 
 
@@ -54,6 +55,8 @@ def check_design(
     fmt = sniff(path)
     if fmt in ("glb", "gltf"):
         check_gltf(path, fmt, self_contained=self_contained, max_declared=max_declared)
+    if fmt == "ifczip":
+        check_size(path, ifc_member(path), max_declared if max_declared is not None else MAX_UNZIPPED)
     try:
         design = load_design(path, name=name)
     except TwinError:

@@ -1,5 +1,6 @@
-"""IFC designs (IFC2X3, IFC4, IFC4X3) through IfcOpenShell: tessellated products with their metadata, storeys,
-space areas, and the file's own georeference (IfcMapConversion/IfcProjectedCRS or IfcSite RefLatitude/…).
+"""IFC designs (IFC2X3, IFC4, IFC4X3; plain or ifcZIP) through IfcOpenShell: tessellated products with their
+metadata, storeys, space areas, and the file's own georeference (IfcMapConversion/IfcProjectedCRS or IfcSite
+RefLatitude/…).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from trimesh.visual.material import PBRMaterial
 from twin.errors import DesignError
 
 from .base import Loader, RawDesign
+from .ifczip import unzipped
 from .model import FileGeoref, Storey
 
 #: Classes not drawn: spaces are invisible volumes, openings are subtracted already, and the site's own
@@ -26,16 +28,18 @@ from .model import FileGeoref, Storey
 EXCLUDE = ("IfcSpace", "IfcOpeningElement", "IfcSite", "IfcAnnotation", "IfcGrid")
 
 
-def read_ifc(path: Path) -> RawDesign:
+def read_ifc(path: Path, label: str | None = None) -> RawDesign:
     """Tessellate every product of an IFC file in world coordinates (metres, Z up, the project's frame).
 
     Each product becomes one mesh per surface style (so materials survive), named ``"<GlobalId>"`` or
     ``"<GlobalId>#<k>"``; every mesh keeps its product's GlobalId, class, name and storey.
+    label : the name errors give the file (default: its file name)
     """
+    label = label or path.name
     try:
-        f = ifcopenshell.open(str(path))
+        f = ifcopenshell.open(str(path), format=".ifc")
     except Exception as exc:  # IfcOpenShell raises its own and plain errors on broken STEP
-        raise DesignError(f"{path.name}: unreadable IFC: {exc}") from exc
+        raise DesignError(f"{label}: unreadable IFC: {exc}") from exc
     settings = ifcopenshell.geom.settings()
     # World coordinates: every product placed in the project frame, in metres (IfcOpenShell converts units).
     settings.set("use-world-coords", True)
@@ -46,7 +50,7 @@ def read_ifc(path: Path) -> RawDesign:
         iterator = ifcopenshell.geom.iterator(settings, f, 1, exclude=list(EXCLUDE))
         ok = bool(iterator.initialize())
     except Exception as exc:
-        raise DesignError(f"{path.name}: IFC geometry cannot be processed: {exc}") from exc
+        raise DesignError(f"{label}: IFC geometry cannot be processed: {exc}") from exc
     while ok:
         shape = iterator.get()
         _add_shape(f, shape, scene, parts, materials)
@@ -63,6 +67,12 @@ def read_ifc(path: Path) -> RawDesign:
         storeys=storeys,
         space_area=space_area,
     )
+
+
+def read_ifczip(path: Path) -> RawDesign:
+    """Read the one IFC file of an ifcZIP archive (unpacked to a temporary file under a size limit)."""
+    with unzipped(path) as ifc:
+        return read_ifc(ifc, label=path.name)
 
 
 def _add_shape(
@@ -255,4 +265,4 @@ def _crs_name(name: str) -> str:
 
 
 #: The formats this module reads (merged by :mod:`twin.designs.load`).
-LOADERS: dict[str, Loader] = {"ifc": read_ifc}
+LOADERS: dict[str, Loader] = {"ifc": read_ifc, "ifczip": read_ifczip}

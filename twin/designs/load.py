@@ -21,12 +21,13 @@ import trimesh
 from twin.errors import DesignError
 
 from .base import Loader
+from .ifczip import ifc_member
 from .model import Design
 from .units import to_z_up, unit_scale
 
 #: Which module reads each format (each exports ``LOADERS``: format → reader). Modules are imported when a
 #: design of theirs is read: IfcOpenShell is heavy and only IFC designs need it.
-FORMAT_MODULES = {"ifc": "ifc", "glb": "gltf", "gltf": "gltf", "obj": "obj", "citygml": "citygml"}
+FORMAT_MODULES = {"ifc": "ifc", "ifczip": "ifc", "glb": "gltf", "gltf": "gltf", "obj": "obj", "citygml": "citygml"}
 #: Refuse designs larger than this (metres, any axis): a building, not a city.
 MAX_EXTENT = 2000.0
 #: Refuse designs with more triangles than this: one design must not outweigh a city tile.
@@ -34,7 +35,7 @@ MAX_TRIANGLES = 2_000_000
 
 
 def sniff(path: Path) -> str:
-    """The format of ``path`` from its first bytes: ``ifc``, ``glb``, ``gltf``, ``obj`` or ``citygml``.
+    """The format of ``path`` from its first bytes: ``ifc``, ``ifczip``, ``glb``, ``gltf``, ``obj`` or ``citygml``.
 
     Raises :class:`DesignError` when the file is unreadable or no known format.
     """
@@ -47,6 +48,9 @@ def sniff(path: Path) -> str:
         raise DesignError(f"{path.name}: the design file is empty")
     if head[:4] == b"glTF":
         return "glb"
+    if head[:4] == b"PK\x03\x04":
+        ifc_member(path)  # exactly one IFC inside, or a DesignError naming what is there
+        return "ifczip"
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"ISO-10303-21"):
         if re.search(rb"FILE_SCHEMA\s*\(\s*\(\s*'IFC", text, re.IGNORECASE):
@@ -57,6 +61,10 @@ def sniff(path: Path) -> str:
             return "gltf"
         raise DesignError(f"{path.name}: a JSON file, but not glTF (no 'asset')")
     if text.startswith(b"<"):
+        if re.search(rb"ifcXML|iso_10303_28|ifc\.xsd", head, re.IGNORECASE):
+            raise DesignError(
+                f"{path.name}: ifcXML is not supported (IfcOpenShell cannot read it); export IFC (.ifc) or ifcZIP"
+            )
         if b"citygml" in head.lower():
             return "citygml"
         raise DesignError(f"{path.name}: an XML file, but not CityGML")
@@ -66,7 +74,7 @@ def sniff(path: Path) -> str:
         sample = text.decode("latin-1")
     if re.search(r"^\s*v\s+[-+\d.eE]+\s+[-+\d.eE]+\s+[-+\d.eE]+", sample, re.MULTILINE):
         return "obj"
-    raise DesignError(f"{path.name}: unknown design format (expected IFC, glTF/GLB, OBJ or CityGML)")
+    raise DesignError(f"{path.name}: unknown design format (expected IFC, ifcZIP, glTF/GLB, OBJ or CityGML)")
 
 
 def load_design(

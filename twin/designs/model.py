@@ -25,7 +25,7 @@ from twin.errors import ManifestError
 DATUMS = ("ellipsoidal", "DHHN2016", "normal", "ground")
 
 #: Formats :func:`twin.designs.load.load_design` recognises (by content, not by file name).
-FORMATS = ("ifc", "glb", "gltf", "obj", "citygml")
+FORMATS = ("ifc", "ifczip", "glb", "gltf", "obj", "citygml")
 
 
 @dataclass(frozen=True, slots=True)
