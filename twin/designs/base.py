@@ -41,6 +41,7 @@ class RawDesign:
     georef: FileGeoref | None = None
     storeys: tuple[Storey, ...] = ()
     space_area: float | None = None
+    space_area_source: str = ""
 
 
 #: A format reader: the design file → its :class:`RawDesign` (each format module's ``LOADERS`` values).
@@ -96,6 +97,9 @@ def gltf_json(path: Path, fmt: str) -> dict[str, Any]:
         text = data
     try:
         doc = json.loads(text)
+    except RecursionError:
+        # json recurses once per level: thousands of nested arrays are a hostile file, not a server error.
+        raise DesignError(f"{name}: unreadable glTF JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise DesignError(f"{name}: unreadable glTF JSON: {exc}") from exc
     if not isinstance(doc, dict):

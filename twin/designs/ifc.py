@@ -12,6 +12,7 @@ from typing import Any
 import ifcopenshell
 import ifcopenshell.geom
 import ifcopenshell.util.element
+import ifcopenshell.util.placement
 import ifcopenshell.util.unit
 import numpy as np
 import trimesh
@@ -23,9 +24,15 @@ from .base import Loader, RawDesign
 from .ifczip import unzipped
 from .model import FileGeoref, Storey
 
-#: Classes not drawn: spaces are invisible volumes, openings are subtracted already, and the site's own
-#: geometry is terrain, which the scene already has (and which would hide the streets around the plot).
-EXCLUDE = ("IfcSpace", "IfcOpeningElement", "IfcSite", "IfcAnnotation", "IfcGrid")
+#: Spatial elements, never geometry: spaces, external spatial elements (a "Facade" volume wrapping the
+#: building would hide its windows and z-fight with the roof) and spatial zones are invisible volumes,
+#: openings are subtracted already.
+SPATIAL = ("IfcSpace", "IfcExternalSpatialElement", "IfcSpatialZone", "IfcOpeningElement")
+#: Classes not drawn: the spatial elements, and the site, whose own geometry is terrain, which the scene
+#: already has (and which would hide the streets around the plot).
+EXCLUDE = (*SPATIAL, "IfcSite", "IfcAnnotation", "IfcGrid")
+#: Quantity names of a floor area, best first.
+AREA_QUANTITIES = ("GrossFloorArea", "NetFloorArea")
 
 
 def read_ifc(path: Path, label: str | None = None) -> RawDesign:
@@ -47,7 +54,7 @@ def read_ifc(path: Path, label: str | None = None) -> RawDesign:
     parts: dict[str, dict[str, Any]] = {}
     materials: dict[tuple[float, ...], PBRMaterial] = {}
     try:
-        iterator = ifcopenshell.geom.iterator(settings, f, 1, exclude=list(EXCLUDE))
+        iterator = ifcopenshell.geom.iterator(settings, f, 1, exclude=_known(f, EXCLUDE))
         ok = bool(iterator.initialize())
     except Exception as exc:
         raise DesignError(f"{label}: IFC geometry cannot be processed: {exc}") from exc
@@ -56,7 +63,7 @@ def read_ifc(path: Path, label: str | None = None) -> RawDesign:
         _add_shape(f, shape, scene, parts, materials)
         ok = bool(iterator.next())
     unit = float(ifcopenshell.util.unit.calculate_unit_scale(f))
-    storeys, space_area = _storeys(f, unit)
+    storeys, space_area, space_source = _storeys(f, unit, settings)
     return RawDesign(
         scene=scene,
         parts=parts,
@@ -66,7 +73,21 @@ def read_ifc(path: Path, label: str | None = None) -> RawDesign:
         georef=georef_of(f, unit),
         storeys=storeys,
         space_area=space_area,
+        space_area_source=space_source,
     )
+
+
+def _known(f: ifcopenshell.file, classes: tuple[str, ...]) -> list[str]:
+    """The classes of ``classes`` that the file's schema has (IFC2X3 lacks IfcExternalSpatialElement)."""
+    schema = ifcopenshell.ifcopenshell_wrapper.schema_by_name(f.schema)
+    known = []
+    for name in classes:
+        try:
+            schema.declaration_by_name(name)
+        except (RuntimeError, IndexError, KeyError):
+            continue
+        known.append(name)
+    return known
 
 
 def read_ifczip(path: Path) -> RawDesign:
@@ -88,6 +109,8 @@ def _add_shape(
     if len(faces) == 0:
         return
     product = f.by_id(shape.id)
+    if any(product.is_a(c) for c in SPATIAL):  # whatever the iterator's filter let through
+        return
     container = ifcopenshell.util.element.get_container(product)
     meta = {
         "id": str(shape.guid),
@@ -135,27 +158,65 @@ def _material(style: Any, cache: dict[tuple[float, ...], PBRMaterial]) -> PBRMat
 
 
 def _quantity(element: Any, names: tuple[str, ...]) -> float | None:
-    """The first of ``names`` found in the element's quantity sets (e.g. BaseQuantities.GrossFloorArea)."""
+    """The first of ``names`` in the element's quantity sets, standard sets (``Qto_*BaseQuantities``,
+    ``BaseQuantities``) before vendors' own (e.g. ``ArchiCADQuantities``)."""
     qsets = ifcopenshell.util.element.get_psets(element, qtos_only=True)
-    for qset in qsets.values():
-        for name in names:
+    ordered = sorted(qsets.items(), key=lambda kv: not kv[0].endswith("BaseQuantities"))
+    for name in names:
+        for _, qset in ordered:
             value = qset.get(name)
             if isinstance(value, int | float) and math.isfinite(value) and value > 0:
                 return float(value)
     return None
 
 
-def _storeys(f: ifcopenshell.file, unit: float) -> tuple[tuple[Storey, ...], float | None]:
-    """Storeys (lowest first) with their gross floor area, and the total IfcSpace area.
+def _plan_areas(f: ifcopenshell.file, settings: Any, spaces: list[Any]) -> dict[int, float]:
+    """Space id → the area of its volume seen from above (m²), for spaces whose file gives no quantity."""
+    import shapely
 
-    A storey's area comes from its own quantities, else from the sum of its spaces.
+    if not spaces:
+        return {}
+    areas: dict[int, float] = {}
+    try:
+        iterator = ifcopenshell.geom.iterator(settings, f, 1, include=spaces)
+        ok = bool(iterator.initialize())
+    except Exception:  # spaces without a usable body simply have no geometric area
+        return {}
+    while ok:
+        shape = iterator.get()
+        v = np.asarray(shape.geometry.verts, dtype=np.float64).reshape(-1, 3)
+        faces = np.asarray(shape.geometry.faces, dtype=np.int64).reshape(-1, 3)
+        if len(faces):
+            tris = shapely.polygons(v[faces][:, :, :2])
+            tris = tris[shapely.area(tris) > 1e-9]  # walls of the volume are edges from above
+            if len(tris):
+                areas[int(shape.id)] = float(shapely.union_all(tris).area)
+        ok = bool(iterator.next())
+    return areas
+
+
+def _storeys(f: ifcopenshell.file, unit: float, settings: Any) -> tuple[tuple[Storey, ...], float | None, str]:
+    """Storeys (lowest first) with their gross floor area, the total IfcSpace area and where it came from.
+
+    A space's area comes from its quantity sets, else from its volume seen from above; a storey's area from
+    its own quantities, else from the sum of its spaces. A storey elevation left unset (``$``) is taken
+    from the storey's placement. The source is ``"quantities"``, ``"geometry"``, both joined by ``"+"``,
+    or ``""`` without spaces.
     """
     space_total = 0.0
     per_storey: dict[int, float] = {}
     spaces = f.by_type("IfcSpace")
+    quantities = {space.id(): _quantity(space, AREA_QUANTITIES) for space in spaces}
+    geometric = _plan_areas(f, settings, [s for s in spaces if quantities[s.id()] is None])
+    sources = set()
     for space in spaces:
-        area = _quantity(space, ("GrossFloorArea", "NetFloorArea"))
-        if area is None:
+        area = quantities[space.id()]
+        if area is not None:
+            sources.add("quantities")
+        elif space.id() in geometric:
+            area = geometric[space.id()]
+            sources.add("geometry")
+        else:
             continue
         space_total += area
         container = ifcopenshell.util.element.get_aggregate(space) or ifcopenshell.util.element.get_container(space)
@@ -163,11 +224,25 @@ def _storeys(f: ifcopenshell.file, unit: float) -> tuple[tuple[Storey, ...], flo
             per_storey[container.id()] = per_storey.get(container.id(), 0.0) + area
     storeys = []
     for st in f.by_type("IfcBuildingStorey"):
-        area = _quantity(st, ("GrossFloorArea", "NetFloorArea")) or per_storey.get(st.id())
-        elevation = float(st.Elevation) * unit if st.Elevation is not None else 0.0
-        storeys.append(Storey(str(st.Name or ""), elevation, area))
+        area, area_source = _quantity(st, AREA_QUANTITIES), "quantities"
+        if area is None:
+            area, area_source = per_storey.get(st.id()), "spaces"
+        storeys.append(Storey(str(st.Name or ""), _elevation(st, unit), area, area_source if area else ""))
     storeys.sort(key=lambda s: s.elevation)
-    return tuple(storeys), (space_total if space_total > 0 else None)
+    source = "+".join(sorted(sources))
+    return tuple(storeys), (space_total if space_total > 0 else None), source
+
+
+def _elevation(storey: Any, unit: float) -> float:
+    """A storey's elevation in metres: its ``Elevation``, else the height of its placement in the project."""
+    if storey.Elevation is not None:
+        return float(storey.Elevation) * unit
+    if storey.ObjectPlacement is not None:
+        try:
+            return float(ifcopenshell.util.placement.get_local_placement(storey.ObjectPlacement)[2, 3]) * unit
+        except Exception:  # a broken placement chain leaves the storey at 0, as before
+            pass
+    return 0.0
 
 
 def _dms(value: Any) -> float | None:

@@ -120,6 +120,7 @@ def load_design(
         georef=raw.georef,
         storeys=raw.storeys,
         space_area=raw.space_area,
+        space_area_source=raw.space_area_source,
         source=path.name,
         unit_scale=scale,
         up_axis=axis,

@@ -94,14 +94,25 @@ def _heightfield_volume(design: Design, cells: int = 120, block: int = 12) -> fl
     return total * size * size
 
 
+#: ``gfa_source`` for each :attr:`Design.space_area_source`.
+SPACE_SOURCES = {
+    "quantities": "ifc_spaces",
+    "geometry": "ifc_space_geometry",
+    "geometry+quantities": "ifc_spaces+geometry",
+}
+
+
 def metrics(design: Design, placement: Placement | None = None) -> dict[str, Any]:
     """Footprint area (m²), height (m), volume (m³), storeys and gross floor area (m²) of a design.
 
     volume : the merged mesh's volume when it is one closed (watertight) shell (``volume_source`` =
         ``"mesh"``); otherwise the volume under its highest surface (``"heightfield"``), which is what a
         building's gross volume means when its parts are walls and slabs
-    gross_floor_area : IFC storey quantities (``gfa_source`` = ``"ifc_storeys"``), else IfcSpace areas
-        (``"ifc_spaces"``), else footprint × storeys (``"estimate"``)
+    gross_floor_area : IFC storey quantities (``gfa_source`` = ``"ifc_storeys"``), else IfcSpace areas from
+        their quantity sets (``"ifc_spaces"``), from their volumes seen from above (``"ifc_space_geometry"``)
+        or both (``"ifc_spaces+geometry"``), else footprint × storeys (``"estimate"``); storeys partly measured
+        by their own quantities and partly by their spaces give ``"ifc_storeys+<the spaces' source>"``
+    Each metric says where it came from: ``footprint_area_source`` and ``height_source`` are ``"mesh"``.
     With a placement: the anchor scale applies, and ``base_z``/``top_z`` give the working heights.
     """
     import trimesh
@@ -123,15 +134,21 @@ def metrics(design: Design, placement: Placement | None = None) -> dict[str, Any
     else:
         storeys, storeys_source = max(1, round(height / LEVEL_HEIGHT)), "estimate"
     storey_areas = [s.gross_floor_area for s in design.storeys]
-    if storey_areas and all(a is not None for a in storey_areas):
-        gfa, gfa_source = float(sum(a for a in storey_areas if a is not None)) * scale**2, "ifc_storeys"
+    storey_sources = {s.area_source for s in design.storeys}
+    space_source = SPACE_SOURCES.get(design.space_area_source, "ifc_spaces")
+    # Storeys that sum their spaces name the spaces' source; only their own quantities are "ifc_storeys".
+    if storey_areas and all(a is not None for a in storey_areas) and "quantities" in storey_sources:
+        gfa = float(sum(a for a in storey_areas if a is not None)) * scale**2
+        gfa_source = "ifc_storeys" if storey_sources == {"quantities"} else f"ifc_storeys+{space_source}"
     elif design.space_area is not None:
-        gfa, gfa_source = design.space_area * scale**2, "ifc_spaces"
+        gfa, gfa_source = design.space_area * scale**2, space_source
     else:
         gfa, gfa_source = area * storeys, "estimate"
     out: dict[str, Any] = {
         "footprint_area": round(area, 2),
+        "footprint_area_source": "mesh",
         "height": round(height, 3),
+        "height_source": "mesh",
         "volume": round(volume, 1),
         "volume_source": volume_source,
         "storeys": storeys,

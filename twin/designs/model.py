@@ -34,11 +34,13 @@ class Storey:
 
     elevation : metres in the design's local frame (Z up)
     gross_floor_area : m² from the storey's base quantities or its spaces; ``None`` when the file says nothing
+    area_source : ``"quantities"`` (the storey's own) or ``"spaces"`` (the sum of its spaces), ``""`` for none
     """
 
     name: str
     elevation: float
     gross_floor_area: float | None = None
+    area_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ class Design:
     georef : what the file says about its own position, if anything
     storeys : IFC building storeys, lowest first
     space_area : sum of IfcSpace gross floor areas (m²), ``None`` when the file has no spaces
+    space_area_source : where the space areas came from: ``"quantities"`` (the file's quantity sets),
+        ``"geometry"`` (the spaces' volumes seen from above), both (``"geometry+quantities"``), or ``""``
     source : file name the design came from
     unit_scale : metres per file unit that was applied at import
     up_axis : the file's up axis that was converted from (``"Y"`` or ``"Z"``)
@@ -96,6 +100,7 @@ class Design:
     georef: FileGeoref | None = None
     storeys: tuple[Storey, ...] = ()
     space_area: float | None = None
+    space_area_source: str = ""
     source: str = ""
     unit_scale: float = 1.0
     up_axis: str = "Z"
