@@ -256,19 +256,66 @@ def _dms(value: Any) -> float | None:
 
 
 def georef_of(f: ifcopenshell.file, unit: float) -> FileGeoref | None:
-    """The file's own georeference, in the issue's order: IfcMapConversion, else IfcSite RefLatitude/…."""
+    """The file's own georeference, in the issue's order: IfcMapConversion (IFC2X3: ePSet_MapConversion with
+    ePSet_ProjectedCRS), else IfcSite RefLatitude/…, unless that is lat/lon 0,0 (the exporters' default for
+    "not georeferenced", in the Gulf of Guinea)."""
     if f.schema != "IFC2X3":
         for conv in f.by_type("IfcMapConversion"):
             ref = _map_conversion(conv, unit)
             if ref is not None:
                 return ref
+    else:
+        ref = _epset_map_conversion(f, unit)
+        if ref is not None:
+            return ref
     sites = f.by_type("IfcSite")
     for site in sites:
         lat, lon = _dms(site.RefLatitude), _dms(site.RefLongitude)
-        if lat is None or lon is None:
+        if lat is None or lon is None or (abs(lat) < 1e-9 and abs(lon) < 1e-9):
             continue
         height = float(site.RefElevation) * unit if site.RefElevation is not None else 0.0
         return FileGeoref(route="site", lon=lon, lat=lat, height=height, true_north=_true_north(f))
+    return None
+
+
+#: Metres per map unit named in ePSet_ProjectedCRS.MapUnit.
+MAP_UNITS = {"METRE": 1.0, "MILLIMETRE": 0.001, "CENTIMETRE": 0.01, "KILOMETRE": 1000.0, "FOOT": 0.3048}
+
+
+def _epset_map_conversion(f: ifcopenshell.file, unit: float) -> FileGeoref | None:
+    """IFC2X3's IfcMapConversion: the ``ePSet_MapConversion`` and ``ePSet_ProjectedCRS`` property sets of
+    the IfcSite or IfcProject (buildingSMART's georeferencing guide for IFC2X3; names in any case)."""
+    for holder in [*f.by_type("IfcSite"), *f.by_type("IfcProject")]:
+        psets = {k.lower(): v for k, v in ifcopenshell.util.element.get_psets(holder, psets_only=True).items()}
+        conv, crs = psets.get("epset_mapconversion"), psets.get("epset_projectedcrs")
+        if conv is None or crs is None or not crs.get("Name"):
+            continue
+        try:
+            east, north = float(conv["Eastings"]), float(conv["Northings"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        notes: list[str] = []
+        # MapUnit is a label here ("METRE", "MILLIMETRE", "FOOT"); without one, the project's length unit.
+        map_unit = MAP_UNITS.get(str(crs.get("MapUnit", "")).upper().replace("METER", "METRE"), unit)
+        file_scale = conv.get("Scale")
+        scale = float(file_scale) * map_unit / unit if isinstance(file_scale, int | float) else 1.0
+        if not 0.5 < scale < 2.0:
+            notes.append(f"ePSet_MapConversion.Scale {file_scale} taken as 1 (does not match the project's units)")
+            scale = 1.0
+        x_axis = None
+        if isinstance(conv.get("XAxisAbscissa"), int | float) and isinstance(conv.get("XAxisOrdinate"), int | float):
+            x_axis = (float(conv["XAxisAbscissa"]), float(conv["XAxisOrdinate"]))
+        height = conv.get("OrthogonalHeight")
+        return FileGeoref(
+            route="map_conversion",
+            crs=_crs_name(str(crs["Name"])),
+            easting=east * map_unit,
+            northing=north * map_unit,
+            height=float(height) * map_unit if isinstance(height, int | float) else 0.0,
+            x_axis=x_axis,
+            scale=scale,
+            notes=(*notes, "georeferenced by IFC2X3 ePSet_MapConversion"),
+        )
     return None
 
 
@@ -290,7 +337,7 @@ def _map_conversion(conv: Any, unit: float) -> FileGeoref | None:
     IFC4 says ``Scale`` converts project length units to map units (so 0.001 for a millimetre project on a
     metre map). Files often give ``Scale`` = 1 there anyway; a resulting scale far from 1 is taken as that
     mistake and replaced by 1 (noted in the placement report). Without ``MapUnit`` the map coordinates are
-    in the project's length unit. IFC2X3 files (ePSet_MapConversion) go the IfcSite route.
+    in the project's length unit. IFC2X3 files carry it as property sets (:func:`_epset_map_conversion`).
     """
     target = conv.TargetCRS
     if target is None or not target.is_a("IfcProjectedCRS") or not target.Name:
