@@ -103,3 +103,27 @@ def test_twin_sensors_ingest_command(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert '"state": "ok"' in result.output and '"stored": 1400' in result.output
     bad = CliRunner().invoke(app, ["sensors", "ingest", str(tmp_path / "nowhere")])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize(("bounds", "stations"), [(EIMSBUETTEL, 14), ((0.0, 0.0, 0.01, 0.01), 0)])
+def test_publishing_a_scene_ingests_its_recorded_pages_within_its_bounds(
+    tmp_path: Path, bounds: tuple[float, ...], stations: int
+) -> None:
+    import json
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "server"))
+    from buildfolder import make_build
+
+    from server.cli import publish_folder
+
+    folder = tmp_path / "build"
+    make_build(folder)
+    info = json.loads((folder / "scene.json").read_text())
+    (folder / "scene.json").write_text(json.dumps({**info, "bounds": list(bounds)}))
+    settings = Settings(data_dir=tmp_path / "data", scenes_dir=REPO / "scenes")
+    publish_folder(settings, "hamburg-eimsbuettel", folder)
+    db = Database(settings.db_path)
+    assert len(db.sensors.keys("hamburg-eimsbuettel")) == stations
+    state = db.sensors.source("hamburg-eimsbuettel", "bike")
+    assert state is not None and state["state"] == "ok" and "note" not in state["report"]
