@@ -131,3 +131,22 @@ def test_recorded_pages_report_unreadable_files(tmp_path: Any) -> None:
     assert result.error is None and result.report.problems["rec"][0]["reason"] == "unreadable page"
     report = IngestReport()
     assert report.to_dict() == {"counts": {}, "reasons": {}, "problems": {}}
+
+
+def test_a_rejected_filter_is_not_retried(frost: tuple[str, Any]) -> None:
+    url, app = frost
+    app.state.requests.clear()
+    waits: list[float] = []
+    bad = spec(f"{url}/v1.1/Things", filter="name gt 'x'")
+    result = read_source(bad, None, address_ok=lambda ip: True, retries=3, sleep=waits.append)
+    assert result.error is not None and "HTTP 400" in result.error and "unsupported $filter" in result.error
+    assert waits == [] and len(app.state.requests) == 1
+    assert result.report.problems["bike"][0]["reason"] == "upstream rejected the request"
+
+
+def test_filter_on_a_thing_property_pages_only_matching_things(frost: tuple[str, Any]) -> None:
+    url, _ = frost
+    one = spec(f"{url}/v1.1/Things", filter="properties/assetID eq '0295970'", expand="Datastreams")
+    result = read_source(one, None, **LOOPBACK_OK)
+    assert {s.thing for s in result.stations} == {"5564"}
+    assert {s.kind for s in result.stations} == {"bicycle", "car"}  # one Thing, two networks

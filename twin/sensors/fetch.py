@@ -35,6 +35,15 @@ class FetchRefused(SourceError):
 class UpstreamError(SourceError):
     """A SensorThings server did not answer usefully: time-out, refused connection, HTTP error, bad JSON."""
 
+    #: Worth asking again (time-outs, refused connections, 5xx); a 4xx says the request itself is wrong.
+    transient = True
+
+
+class RequestRejected(UpstreamError):
+    """The server answered 4xx: the source's URL, ``$filter`` or ``$expand`` is wrong; retrying will not help."""
+
+    transient = False
+
 
 class PageTooLarge(UpstreamError):
     """A page is larger than the source's ``max_page_bytes``."""
@@ -109,7 +118,9 @@ def get_json(
                 url = nxt
                 continue
             if resp.status != 200:
-                raise UpstreamError(f"{url}: HTTP {resp.status} {resp.reason}")
+                error = RequestRejected if 400 <= resp.status < 500 else UpstreamError
+                detail = resp.read(500).decode("utf-8", "replace").strip()
+                raise error(f"{url}: HTTP {resp.status} {resp.reason}" + (f": {detail}" if detail else ""))
             body = resp.read(max_bytes + 1)
             if len(body) > max_bytes:
                 raise PageTooLarge(f"{url}: page larger than {max_bytes} bytes")
@@ -123,7 +134,7 @@ def get_json(
             conn.close()
         try:
             return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise UpstreamError(f"{url}: not JSON: {exc}") from exc
     raise FetchRefused(f"refusing {url!r}: more than {MAX_REDIRECTS} redirects")
 
@@ -220,8 +231,9 @@ def _get_page(
             raise
         except UpstreamError as exc:
             attempt += 1
-            if attempt > retries:
+            if attempt > retries or not exc.transient:
                 reason = "upstream timed out" if "timed out" in str(exc) else "upstream unreachable"
+                reason = reason if exc.transient else "upstream rejected the request"
                 report.skip(spec.name, reason, str(exc))
                 raise
             sleep(backoff * 2 ** (attempt - 1))
@@ -236,7 +248,7 @@ def recorded_pages(spec: SensorSourceSpec, report: IngestReport) -> Iterator[tup
                 report.skip(spec.name, "huge page", f"{path}: {size} bytes > {spec.max_page_bytes}")
                 continue
             doc = json.loads(Path(path).read_bytes())
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
             report.skip(spec.name, "unreadable page", f"{path}: {exc}")
             continue
         if isinstance(doc, dict) and doc.get("@iot.nextLink"):
