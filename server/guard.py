@@ -93,8 +93,7 @@ class Guard:
             if message["type"] == "http.response.start":
                 state["started"] = True
                 if extra:
-                    names = {n.lower() for n, _ in message.get("headers", [])}
-                    message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in names)]
+                    message["headers"] = _merge(list(message.get("headers", [])), extra)
             await send(message)
 
         if limit == self.upload_bytes and UPLOAD_RE.match(path):
@@ -126,6 +125,17 @@ class Guard:
             vary = [(b"vary", self.linked_vary)] if self.linked_vary else []
             return [(b"cache-control", b"public, no-cache"), *vary]
         return []
+
+
+def _merge(headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` plus ``extra``: a header the app set wins, except ``vary``, whose values are joined."""
+    names = {n.lower() for n, _ in headers}
+    for name, value in extra:
+        if name == b"vary" and name in names:
+            headers = [(n, v + b", " + value if n.lower() == b"vary" else v) for n, v in headers]
+        elif name not in names:
+            headers.append((name, value))
+    return headers
 
 
 async def _answer(

@@ -54,6 +54,10 @@ COMPRESSIBLE = (".json", ".geojson", ".gltf")
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 IMMUTABLE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"public, no-cache"
+#: Drafts: only the planner's own browser may keep them, never a shared cache; no Referer leaves with them.
+PRIVATE_IMMUTABLE = b"private, max-age=31536000, immutable"
+PRIVATE_REVALIDATE = b"private, no-cache"
+PRIVATE_EXTRA = [(b"referrer-policy", b"no-referrer"), (b"x-robots-tag", b"noindex")]
 CHUNK = 256 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 EXPOSE = b"ETag, Content-Length, Content-Range, Content-Encoding, Accept-Ranges"
@@ -230,13 +234,14 @@ class TileServer:
         if suffix not in MEDIA_TYPES:
             return None
         file = folder.joinpath(*rest)
-        key = str(file)
+        private = path.startswith("/preview/")
+        key = ("p:" if private else "") + str(file)
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
             return entry
         try:
-            entry = self._load(file, suffix, immutable=rest[0] == "blobs")
+            entry = self._load(file, suffix, immutable=rest[0] == "blobs", private=private)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             if not (path.startswith("/tiles/") and len(rest) == 2 and rest[0] == "blobs"):
                 return None
@@ -249,13 +254,15 @@ class TileServer:
             self._remember(key, entry)
         return entry
 
-    def _load(self, file: Path, suffix: str, immutable: bool) -> Entry:
+    def _load(self, file: Path, suffix: str, immutable: bool, private: bool = False) -> Entry:
         size = os.stat(file).st_size
-        common = [
-            (b"content-type", MEDIA_TYPES[suffix]),
-            (b"cache-control", IMMUTABLE if immutable else REVALIDATE),
-            (b"accept-ranges", b"bytes"),
-        ]
+        if private:
+            cache = PRIVATE_IMMUTABLE if immutable else PRIVATE_REVALIDATE
+        else:
+            cache = IMMUTABLE if immutable else REVALIDATE
+        common = [(b"content-type", MEDIA_TYPES[suffix]), (b"cache-control", cache), (b"accept-ranges", b"bytes")]
+        if private:
+            common += PRIVATE_EXTRA
         if suffix in COMPRESSIBLE:
             common.append((b"vary", b"Accept-Encoding"))
         if size > self.file_limit:
@@ -302,7 +309,8 @@ class TileServer:
                 origin = value
             elif name == b"if-range":
                 if_range = value
-        cors = self._cors(origin)
+        # Drafts are for this site's own viewer: no CORS, so no other origin can read a preview.
+        cors = self._cors(origin) if scope["path"][1] == "t" else []
         if method == "OPTIONS":
             await self._start(
                 send,

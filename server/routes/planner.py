@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from server import jobs, planning, uploads
 from server.auth import PlannerDep
 from server.deps import BaseUrlDep, CtxDep
+from server.errors import InsufficientStorage, PayloadTooLarge
 from server.models import BuildOut, DesignIn, PlannerScene, Problem, UploadOut, VariantIn, VariantOut
 from server.store import NAME_PATTERN
 
@@ -30,7 +31,11 @@ UPLOAD_BODY = {
 @router.get("/scenes", summary="Scenes the caller may work on")
 def my_scenes(who: PlannerDep, ctx: CtxDep) -> list[dict[str, Any]]:
     """Registered scenes within the token's scope, with their published build."""
-    return [{**s, "published": ctx.store.published(s["id"])} for s in ctx.db.scenes.all() if who.may(s["id"])]
+    return [
+        {**planning.public_scene_row(s), "published": ctx.store.published(s["id"])}
+        for s in ctx.db.scenes.all()
+        if who.may(s["id"])
+    ]
 
 
 @router.get("/scenes/{scene}", response_model=PlannerScene, summary="A scene with variants, uploads, builds")
@@ -58,17 +63,25 @@ async def upload(
     """Stream the body to disk (size-limited), check it by parsing, store it whole or not at all."""
     planning.scene_for(ctx, who, scene)
     length = request.headers.get("content-length")
-    return await uploads.store_upload(
-        ctx.db,
-        ctx.settings.data_dir,
-        scene,
-        filename,
-        request.stream(),
-        ctx.settings.max_upload_bytes,
-        ctx.settings.max_inflated_bytes,
-        int(length) if length and length.isdigit() else None,
-        uploads.reader_limits(ctx.settings),
-    )
+    declared = int(length) if length and length.isdigit() else None
+    allowance = planning.upload_allowance(ctx, scene, declared)
+    limit = min(ctx.settings.max_upload_bytes, allowance)
+    try:
+        return await uploads.store_upload(
+            ctx.db,
+            ctx.settings.data_dir,
+            scene,
+            filename,
+            request.stream(),
+            limit,
+            ctx.settings.max_inflated_bytes,
+            declared,
+            uploads.reader_limits(ctx.settings),
+        )
+    except PayloadTooLarge as exc:
+        if limit < ctx.settings.max_upload_bytes:  # the quota, not the size limit, stopped it
+            raise InsufficientStorage(f"the upload passes scene {scene!r}'s quota ({allowance} bytes left)") from exc
+        raise
 
 
 @router.get("/scenes/{scene}/uploads", response_model=list[UploadOut], summary="Uploads of a scene")

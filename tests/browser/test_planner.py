@@ -178,7 +178,8 @@ def test_upload_place_build_preview_publish_and_move_on_the_map(
     popup = popup_info.value
     query = parse_qs(urlsplit(popup.url).query)
     popup.close()
-    scene_url = query["scene"][0]
+    assert "preview" not in query and "scene" not in query  # the draft's URL stays out of the query string
+    scene_url = parse_qs(urlsplit(popup.url).fragment)["preview"][0]
     assert query["variant"] == ["proposal"]  # the viewer opens on the variant, not the existing state
     preview = page.request.get(scene_url).json()
     assert [v["id"] for v in preview["variants"]] == ["proposal"]

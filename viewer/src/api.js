@@ -1,7 +1,8 @@
 /**
  * Scene sources: the twin server's HTTP API (`GET /api/scenes`) or a static build folder
- * (`?scene=<url to scene.json>`) or any tileset (`?tileset=<url>`). Every source is turned into
- * the same scene object (scene.json, docs/architecture.md) with absolute tileset URLs.
+ * (`?scene=<url to scene.json>`, a draft as `#preview=<url>`) or a tileset (`?tileset=<url>`), each
+ * only of this site or an allowed origin. Every source is turned into the same scene object
+ * (scene.json, docs/architecture.md) with absolute tileset URLs.
  */
 
 /**
@@ -88,18 +89,59 @@ export async function loadScene(url) {
 }
 
 /**
- * Decide what to show from the page's query string: `?tileset=`, `?scene=`, else the server's
- * scene list (optionally `?id=<scene id>`).
+ * Origins besides the page's own whose scenes and tilesets a link may name: the page's
+ * `<meta name="twin-scene-origins" content="https://a.example https://b.example">`, if any.
+ * @returns {string[]}
+ */
+export function configuredOrigins() {
+  const meta = globalThis.document?.querySelector?.('meta[name="twin-scene-origins"]');
+  return (meta?.getAttribute('content') ?? '').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The absolute URL of a scene or tileset named in a link, if it is on this site (or an allowed
+ * origin); otherwise an error. A link must not make this site show someone else's content under
+ * its name (`/?scene=https://evil.example/scene.json`).
+ * @param {string} url as written in the link
+ * @param {string} pageUrl the page's URL
+ * @param {string[]} [allowed] further origins, e.g. from {@link configuredOrigins}
+ * @returns {string}
+ */
+export function trustedSource(url, pageUrl, allowed = []) {
+  const href = new URL(url, pageUrl);
+  const page = new URL(pageUrl);
+  if (href.origin === page.origin || allowed.includes(href.origin)) return href.href;
+  throw new Error(`${href.origin} is not this site: the viewer only opens scenes of ${page.origin}`);
+}
+
+/**
+ * A draft preview named in the page's fragment (`#preview=<scene.json url>`): the planner page links
+ * previews this way because a fragment is never sent to a server, so the draft's URL (its only
+ * secret) stays out of server logs, `Referer` headers and shared history of query strings.
+ * @param {string} hash `location.hash`
+ * @returns {string|null}
+ */
+export function previewFromHash(hash) {
+  const value = new URLSearchParams((hash ?? '').replace(/^#/, '')).get('preview');
+  return value || null;
+}
+
+/**
+ * Decide what to show: a preview in the fragment, `?tileset=`, `?scene=` (each only of this site or
+ * an allowed origin), else the server's scene list (optionally `?id=<scene id>`).
  * @param {URLSearchParams} params
+ * @param {string} [hash] the page's fragment, default `location.hash`
+ * @param {string[]} [allowed] further origins links may name, default {@link configuredOrigins}
  * @returns {Promise<{scenes: object[], scene: object|null}>}
  */
-export async function resolveScenes(params) {
-  if (params.get('tileset')) {
-    const scene = sceneForTileset(params.get('tileset'), location.href);
+export async function resolveScenes(params, hash = location.hash, allowed = configuredOrigins()) {
+  const preview = previewFromHash(hash);
+  if (preview || params.get('scene')) {
+    const scene = await loadScene(trustedSource(preview ?? params.get('scene'), location.href, allowed));
     return { scenes: [scene], scene };
   }
-  if (params.get('scene')) {
-    const scene = await loadScene(params.get('scene'));
+  if (params.get('tileset')) {
+    const scene = sceneForTileset(trustedSource(params.get('tileset'), location.href, allowed), location.href);
     return { scenes: [scene], scene };
   }
   const scenes = await listScenes();

@@ -35,3 +35,27 @@ describe('normaliseScene', () => {
     expect(s.variants[0].removed).toEqual([]);
   });
 });
+
+describe('scene sources named in a link', async () => {
+  const { trustedSource, previewFromHash } = await import('../src/api.js');
+  const page = 'https://twin.example/?scene=x';
+
+  it('opens scenes of this site, relative or absolute', () => {
+    expect(trustedSource('/demo/scene.json', page)).toBe('https://twin.example/demo/scene.json');
+    expect(trustedSource('https://twin.example/tiles/a/tileset.json', page)).toBe('https://twin.example/tiles/a/tileset.json');
+  });
+
+  it('refuses another origin unless it is allowed', () => {
+    expect(() => trustedSource('https://evil.example/scene.json', page)).toThrow(/not this site/);
+    expect(() => trustedSource('//evil.example/scene.json', page)).toThrow(/not this site/);
+    expect(() => trustedSource('http://twin.example/scene.json', page)).toThrow(/not this site/);
+    expect(trustedSource('https://data.example/s.json', page, ['https://data.example'])).toBe('https://data.example/s.json');
+  });
+
+  it('reads a draft preview from the fragment, not the query string', () => {
+    const url = 'https://twin.example/preview/demo/b1/scene.json';
+    expect(previewFromHash(`#preview=${encodeURIComponent(url)}`)).toBe(url);
+    expect(previewFromHash('')).toBeNull();
+    expect(previewFromHash('#other=1')).toBeNull();
+  });
+});

@@ -192,8 +192,10 @@ function renderBuilds(s) {
       // Open the variant being edited (or the first one) rather than the existing state.
       const ids = s.variants.map((v) => v.id);
       const variant = ids.includes($('variant-id')?.value) ? $('variant-id').value : ids[0];
-      const query = `scene=${encodeURIComponent(sceneUrl)}${variant ? `&variant=${encodeURIComponent(variant)}` : ''}`;
-      actions.append(link('Preview', `/?${query}`, `Preview build ${b.id} in the viewer`), ' ');
+      // The draft's URL is its only secret: it goes in the fragment, which browsers never send to a server
+      // (no logs, no Referer); the viewer reads it from there (viewer/src/api.js previewFromHash).
+      const query = variant ? `?variant=${encodeURIComponent(variant)}` : '';
+      actions.append(link('Preview', `/${query}#preview=${encodeURIComponent(sceneUrl)}`, `Preview build ${b.id} in the viewer`), ' ');
       if (!b.published) {
         actions.append(button('Publish', async () => {
           await call('POST', `/scenes/${scene}/builds/${b.id}/publish`);
