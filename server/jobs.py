@@ -143,7 +143,11 @@ def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> Any:
             up = db.uploads.get(d["upload"])
             specs.append(
                 DesignSpec(
-                    file=upload_file(data_dir, up), id=d["id"], title=d["title"], anchor=Anchor.from_dict(d["anchor"])
+                    file=upload_file(data_dir, up),
+                    id=d["id"],
+                    title=d["title"],
+                    anchor=Anchor.from_dict(d["anchor"]),
+                    filename=up["filename"],
                 )
             )
         # ``removed`` is kept in the database for the viewer; the builder hides buildings by design sites.

@@ -61,9 +61,9 @@ def design_key(spec: Any, frame: Frame, terrain: Any = None) -> str:
 
 
 def import_key(spec: Any) -> str:
-    """A fingerprint of what decides an imported design (not its placement): file bytes, units, up axis."""
+    """A fingerprint of what decides an imported design (not its placement): file bytes, units, up axis, names."""
     h = hashlib.sha256(Path(spec.file).read_bytes())
-    h.update(repr((spec.units, spec.up_axis, spec.title)).encode())
+    h.update(repr((spec.units, spec.up_axis, spec.title, spec.id, getattr(spec, "filename", None))).encode())
     return h.hexdigest()
 
 
@@ -91,7 +91,14 @@ def place_design(
         key = import_key(spec)
         design = imported.get(key)
         if design is None:
-            design = load_design(spec.file, units=spec.units, up_axis=spec.up_axis, name=spec.title)
+            design = load_design(
+                spec.file,
+                units=spec.units,
+                up_axis=spec.up_axis,
+                name=spec.title,
+                design_id=spec.id,
+                source=spec.filename,
+            )
             imported[key] = design
         placement = place(design, frame.crs, spec.anchor, ground_height=frame.height, geoid_undulation=geoid_undulation)
         if spec.site is not None:

@@ -211,7 +211,10 @@ def _report(design: Design, placement: Placement, *, grid_heading_deg: float, tr
     top = np.array([[(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, hi[2]]])
     points = _point(placement, np.concatenate([np.zeros((1, 3)), corners, top]))
     return {
-        "design": design.id,
+        # The planner's names: the design's title and the file as uploaded (never the stored "design.ifc").
+        "design": design.name,
+        "design_id": design.id,
+        "file": design.source,
         "route": placement.route,
         "crs": placement.crs,
         "heading_true": round(placement.heading, 6),

@@ -84,6 +84,7 @@ def load_design(
     up_axis: str | None = None,
     name: str | None = None,
     design_id: str | None = None,
+    source: str | None = None,
     max_triangles: int = MAX_TRIANGLES,
     max_extent: float = MAX_EXTENT,
 ) -> Design:
@@ -93,6 +94,9 @@ def load_design(
         own (OBJ, glTF exported in the wrong unit); IFC units always come from the file
     up_axis : declared up axis, ``"Y"`` or ``"Z"``; defaults: glTF Y (the spec), OBJ Y (most exporters),
         IFC and CityGML Z
+    name, design_id : the design's title and id (default: the file's stem)
+    source : the file's name as the planner knows it (an upload is stored as ``design.<ext>``); default:
+        the file's own name
     Raises :class:`DesignError` naming the problem.
     """
     path = Path(path)
@@ -121,7 +125,7 @@ def load_design(
         storeys=raw.storeys,
         space_area=raw.space_area,
         space_area_source=raw.space_area_source,
-        source=path.name,
+        source=source or path.name,
         unit_scale=scale,
         up_axis=axis,
     )

@@ -229,6 +229,7 @@ SPEC_KEYS = {
     "file",
     "id",
     "title",
+    "filename",
     "anchor",
     "units",
     "up_axis",
@@ -244,6 +245,7 @@ class DesignSpec:
     """One ``[[variants.designs]]`` table of a scene manifest.
 
     file : absolute path of the design file
+    filename : the file's name as the planner uploaded it (shown instead of the stored file's name)
     site : (n, 2) float64 polygon ring in ``site_crs`` (``None`` = the footprint buffered by ``site_buffer``)
     site_crs : CRS of ``site``; ``None`` = the working CRS (or lon/lat when every value looks like degrees)
     """
@@ -254,6 +256,7 @@ class DesignSpec:
     anchor: Anchor | None = None
     units: str | None = None
     up_axis: str | None = None
+    filename: str | None = None
     site: np.ndarray | None = None
     site_crs: str | None = None
     site_buffer: float = 2.0
@@ -317,6 +320,7 @@ class DesignSpec:
             anchor=anchor,
             units=None if units is None else str(units),
             up_axis=None if up_axis is None else str(up_axis).upper(),
+            filename=None if d.get("filename") is None else str(d["filename"]),
             site=site,
             site_crs=None if d.get("site_crs") is None else str(d["site_crs"]),
             site_buffer=buffer,
