@@ -130,6 +130,13 @@ def test_pin_approve_vote_hide(browser: Any, server: Server) -> None:
     item = other.locator("#pins-list li.item")
     assert item.locator(".text").inner_text() == TEXT and item.locator("b").count() == 0
     assert other.evaluate(f"{PINS}.markers.mesh.count") == 1
+    # "Show" puts the camera where the citizen stood.
+    item.get_by_role("button", name=f"Show: {TEXT[:40]}").click()
+    gap = other.evaluate(
+        f"(() => {{ const p = {PINS}; const c = window.__twin.camera.position.clone();"
+        " return window.__twin.world.worldToLocal(c).distanceTo(p.toLocal(p.items[0].camera)); })()"
+    )
+    assert gap < 1.0, gap
 
     # Support twice from one browser: counted once (the button toggles; the API refuses a second vote).
     cid = made["id"]
@@ -141,6 +148,14 @@ def test_pin_approve_vote_hide(browser: Any, server: Server) -> None:
     citizen.wait_for_function(f"{PINS}.items.length === 1")
     assert _items(citizen)[0]["voted"] is True, "the same browser (device key) sees its vote"
     assert server.call("GET", f"{API}/contributions", auth=False)[0]["votes"] == 1
+
+    # A reply, by keyboard-reachable controls; pre-moderated like the contribution.
+    item.locator("button.reply-toggle").click()
+    item.get_by_label("Your reply").fill("Ja, bitte!")
+    item.get_by_role("button", name="Send").click()
+    other.wait_for_function("document.querySelector('#pins-message').textContent.includes('after a moderator')")
+    replies = [c for c in server.call("GET", f"{API}/moderation") if c["parent"] == cid]
+    assert [r["text"] for r in replies] == ["Ja, bitte!"] and replies[0]["status"] == "pending"
 
     # axe on the open panel: no serious or critical violations.
     result = axe.run(other, context="#pins")

@@ -257,6 +257,7 @@ export class PinsLayer {
   async reply(item, values) {
     try {
       const made = await this.api.reply(item.id, { text: values.text, ...(values.name?.trim() ? { name: values.name.trim() } : {}) });
+      this.panel.replied(item.id);
       this.panel.say(made.status === 'visible' ? t('pins.thanks') : t('pins.thanksPending'));
       await this.refresh();
     } catch (e) {
@@ -264,11 +265,24 @@ export class PinsLayer {
     }
   }
 
-  /** Fly the desktop camera to a contribution (from where its author looked, when known). */
+  /**
+   * Show a contribution as its author saw it: their variant, their date and time of day, and the camera
+   * where they stood, looking at the pin (a framing of the pin when no pose was stored).
+   */
   show(item) {
-    const { nav, world } = this.ctx;
+    const { nav, world, camera, host, sceneInfo } = this.ctx;
+    const variants = sceneInfo.variants;
+    if (variants && (variants.active ?? BASE) !== (item.variant ?? BASE) && variants.keys().includes(item.variant ?? BASE)) {
+      variants.show(item.variant ?? BASE);
+    }
+    if (item.time && !Number.isNaN(Date.parse(item.time))) host.get('sun')?.setDate(new Date(item.time));
     const centre = world.localToWorld(item.point.clone());
     nav.frame(new Sphere(centre, 40));
+    if (item.camera) {
+      camera.position.copy(world.localToWorld(this.toLocal(item.camera)));
+      nav.map.target.copy(centre);
+      nav.map.update();
+    }
   }
 
   _click(e) {

@@ -72,7 +72,14 @@ export class PinsPanel {
     root.append(this.aside, this.summary);
     this._settings = null;
     this._place = null;
-    onLanguageChange(() => this.render());
+    /** Forms being filled in survive re-renders (a poll that brings a new item must not eat a text). */
+    this._formEl = null;
+    this._replyBoxes = new Map();
+    onLanguageChange(() => {
+      this._formEl = null;
+      this._replyBoxes.clear();
+      this.render();
+    });
     this.render();
   }
 
@@ -96,13 +103,19 @@ export class PinsPanel {
 
   /** @param {object[]} items visible contributions */
   setItems(items) {
+    // The list is polled: re-render only when something shown changed, so keyboard focus and the
+    // scroll position survive a refresh that brought nothing new.
+    const key = JSON.stringify(items.map((i) => [i.id, i.votes, i.voted, i.replies, i.answer, i.text]));
     this.items = items;
+    if (key === this._itemsKey) return;
+    this._itemsKey = key;
     this.render();
   }
 
   /** Show the form for a place: {label} says what was picked (a building id, the ground). */
   openForm(place) {
     this._place = place;
+    this._formEl = null;
     this._picking = false;
     this.setOpen(true);
     this.render();
@@ -113,12 +126,14 @@ export class PinsPanel {
   setPicking(on) {
     this._picking = on;
     this._place = null;
+    this._formEl = null;
     if (on) this.setOpen(true);
     this.render();
   }
 
   closeForm() {
     this._place = null;
+    this._formEl = null;
     this._picking = false;
     this.render();
   }
@@ -159,6 +174,9 @@ export class PinsPanel {
 
   render() {
     const a = this.aside;
+    // Keep focus on the same control (by item and role) across the rebuild.
+    const f = document.activeElement;
+    const again = f && a.contains(f) ? { item: f.closest('li.item')?.dataset.id ?? null, id: f.id || null, cls: f.classList[0] ?? null } : null;
     this.openButton.textContent = t('pins.open', { n: this.items.length });
     const accepting = Boolean(this._settings?.accepting) || this.staff;
     const head = [
@@ -169,8 +187,13 @@ export class PinsPanel {
     if (accepting && !this._place && !this._picking) add.push(button(this.staff ? t('pins.addCard') : t('pins.add'), () => this.h.onAdd(), { id: 'pins-add' }));
     if (!accepting && this._settings) add.push(el('p', { text: t('pins.closed') }));
     const message = el('p', { id: 'pins-message', role: this._message?.error ? 'alert' : 'status', text: this._message?.text ?? '' });
-    a.replaceChildren(...head, ...add, ...(this._picking ? [this._pickingHint()] : []), ...(this._place ? [this._form()] : []), message, this._filters(), this._list());
+    a.replaceChildren(...head, ...add, ...(this._picking ? [this._pickingHint()] : []), ...(this._place ? [(this._formEl ??= this._form())] : []), message, this._filters(), this._list());
     this._renderSummary();
+    if (again) {
+      const scope = again.item ? a.querySelector(`[data-id="${CSS.escape(again.item)}"]`) : a;
+      const target = again.id ? a.querySelector(`#${CSS.escape(again.id)}`) : again.cls ? scope?.querySelector(`.${CSS.escape(again.cls)}`) : scope;
+      target?.focus();
+    }
   }
 
   _pickingHint() {
@@ -250,13 +273,18 @@ export class PinsPanel {
       button(t('pins.replies', { n: item.replies }), () => this._toggleReplies(item, li), { 'aria-expanded': String(this._openReplies.has(item.id)), class: 'reply-toggle' }),
     ]);
     li.append(actions);
-    if (this._openReplies.has(item.id)) this._showReplies(item, li);
+    if (this._openReplies.has(item.id)) {
+      const box = this._replyBoxes.get(item.id);
+      if (box) li.append(box);
+      else this._showReplies(item, li);
+    }
     return li;
   }
 
   _toggleReplies(item, li) {
     if (this._openReplies.has(item.id)) {
       this._openReplies.delete(item.id);
+      this._replyBoxes.delete(item.id);
       li.querySelector('.replies')?.remove();
       li.querySelector('.reply-toggle').setAttribute('aria-expanded', 'false');
     } else {
@@ -268,6 +296,7 @@ export class PinsPanel {
 
   async _showReplies(item, li) {
     const box = el('div', { class: 'replies', role: 'group', 'aria-label': t('pins.replies', { n: item.replies }) });
+    this._replyBoxes.set(item.id, box);
     li.append(box);
     const list = await this.h.onReplies(item).catch(() => []);
     const ul = el('ul', {}, list.map((r) => el('li', { text: `${r.name ? `${r.name}: ` : ''}${r.text}` })));
@@ -282,6 +311,12 @@ export class PinsPanel {
       this.h.onReply(item, Object.fromEntries(new FormData(form).entries()));
     });
     box.append(ul, form);
+  }
+
+  /** A reply was sent: its form starts empty and the replies are read again on the next render. */
+  replied(id) {
+    this._replyBoxes.delete(id);
+    this._itemsKey = null;
   }
 
   /** Open the panel at one contribution and focus it (a pin was clicked). */
