@@ -26,6 +26,7 @@ import shapely
 from . import __version__
 from .assemble import assemble, blob_prefix, wrap_root
 from .content import Cancel, Progress, TileTask, encode_tiles, no_progress, property_row
+from .context.context_layer import build_context
 from .context.terrain_layer import on_the_ground, scene_terrain, write_terrain
 from .crs import Frame, parse_crs, project_building, transform_xy, transformer, utm_crs_for
 from .errors import BuildError, Cancelled, TwinError
@@ -232,6 +233,18 @@ def build_scene(
         )
         report.info["terrain"] = {**terrain.info, **figures}
         layers.append({"id": "terrain", "tileset": "terrain/tileset.json", "features": figures["tiles"]})
+    layers += build_context(
+        scene,
+        crs,
+        [b.footprint for b in buildings],
+        terrain.surface if terrain is not None else None,
+        frame,
+        out,
+        blob_dir,
+        report,
+        compress=compress,
+        version=build_id,
+    )
 
     progress("variants", 0.0)
     variants_info = build_variants(

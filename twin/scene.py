@@ -81,6 +81,7 @@ class Scene:
     root: Path = Path(".")
     sensors: tuple[Any, ...] = ()  # twin.sensors.spec.SensorSourceSpec, from [[sensors]]
     terrain: Any = None  # twin.context.terrain_layer.TerrainSpec from [terrain]; None: flat ground at z = 0
+    context: Any = None  # twin.context.context_layer.ContextSpec from [context] (on for OSM sources); None: none
 
 
 def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -154,6 +155,7 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
             root=root,
             sensors=_sensor_sources(data.get("sensors"), root, where, data.get("crs")),
             terrain=_terrain_spec(data.get("terrain"), root, f"{where}: [terrain]"),
+            context=_context_spec(data.get("context"), sources, f"{where}: [context]"),
         )
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"{where}: {exc}") from exc
@@ -171,6 +173,14 @@ def _terrain_spec(table: Any, root: Path, where: str) -> Any:
     from .context.terrain_layer import TerrainSpec
 
     return TerrainSpec.from_dict(table, root, where)
+
+
+def _context_spec(table: Any, sources: list[SourceSpec], where: str) -> Any:
+    from .context.context_layer import OSM_FORMATS, ContextSpec
+
+    if table is None:
+        return ContextSpec() if any(s.format in OSM_FORMATS for s in sources) else None
+    return ContextSpec.from_dict(table, where)
 
 
 def _design_spec(d: dict[str, Any], root: Path, where: str) -> Any:

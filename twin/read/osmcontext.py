@@ -1,0 +1,139 @@
+"""OpenStreetMap street context (roads, rails, landuse and green areas, trees) from the buildings' OSM sources.
+
+The same files the buildings come from (``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.pbf`` through pyosmium, and
+GeoJSON exports) carry the city around them. This reader yields every element whose tags name a context
+thing as an :class:`OsmElement`: its id, its lon/lat geometry (a point for nodes, a line for ways, a
+polygon for closed areas) and its tags. Deciding what each one is (a road of which width, a park, a tree)
+is :mod:`twin.context.osmfeatures`' job, so this module stays a reader like the others (no
+:mod:`twin.context` import: the import contracts keep readers below it).
+
+Buildings are not context: elements tagged ``building`` are left to :mod:`twin.read.osm`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shapely.errors import GEOSException
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+
+from twin.errors import SourceError
+from twin.read.jsonfile import load_json
+from twin.report import Report
+
+#: Tag keys that can make an element street context (the values are decided by twin.context.osmfeatures).
+CONTEXT_KEYS = ("highway", "railway", "landuse", "leisure", "natural", "amenity", "place", "area:highway", "waterway")
+#: Suffixes read as GeoJSON exports; everything else goes to osmium.
+GEOJSON_SUFFIXES = (".geojson", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class OsmElement:
+    """One OSM element with a context tag: ``"node/1"``, ``"way/2"`` or ``"relation/3"``, lon/lat geometry."""
+
+    id: str
+    geometry: BaseGeometry
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def is_context(tags: Mapping[str, str]) -> bool:
+    """Whether the tags can describe context (and not a building, which the building readers take)."""
+    return "building" not in tags and "building:part" not in tags and any(k in tags for k in CONTEXT_KEYS)
+
+
+def read_osm_context(path: str | os.PathLike[str], *, report: Report) -> Iterator[OsmElement]:
+    """The context elements of an OSM XML/PBF file or an OSM GeoJSON export, in EPSG:4326.
+
+    Raises :class:`SourceError` for a missing or unreadable file; elements whose geometry cannot be
+    built (nodes missing at the edge of an extract) are counted in the report as ``context_skipped``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"OSM file not found: {path}")
+    if path.name.lower().endswith(GEOJSON_SUFFIXES):
+        yield from _geojson_elements(path, report)
+    else:
+        yield from _osmium_elements(path, report)
+
+
+# -- OSM XML and PBF ---------------------------------------------------------------------------------------------
+
+
+def _osmium_elements(path: Path, report: Report) -> Iterator[OsmElement]:
+    import osmium
+    from osmium.filter import KeyFilter
+
+    try:
+        processor = (
+            osmium.FileProcessor(str(path)).with_areas(KeyFilter(*CONTEXT_KEYS)).with_filter(KeyFilter(*CONTEXT_KEYS))
+        )
+        iterator = iter(processor)
+    except (RuntimeError, OSError, ValueError) as err:
+        raise SourceError(f"cannot open OSM file {path}: {err}") from err
+    while True:
+        try:
+            obj = next(iterator)
+        except StopIteration:
+            return
+        except (RuntimeError, OSError, ValueError, osmium.InvalidLocationError) as err:
+            raise SourceError(f"cannot read OSM file {path}: {err}") from err
+        tags = {tag.k: tag.v for tag in obj.tags}
+        if not is_context(tags):
+            continue
+        try:
+            element = _osmium_element(obj, tags)
+        except (osmium.InvalidLocationError, ValueError, GEOSException):
+            report.count("context_skipped")
+            continue
+        if element is not None:
+            yield element
+
+
+def _osmium_element(obj: Any, tags: dict[str, str]) -> OsmElement | None:
+    """A node as a point, an open or closed way as a line, an assembled area as polygon(s); relations: None."""
+    if obj.is_node():
+        return OsmElement(f"node/{obj.id}", Point(obj.location.lon, obj.location.lat), tags)
+    if obj.is_way():
+        coords = [(n.lon, n.lat) for n in obj.nodes]
+        return OsmElement(f"way/{obj.id}", LineString(coords), tags) if len(coords) >= 2 else None
+    if obj.is_area():
+        polygons = []
+        for outer in obj.outer_rings():
+            holes = [[(n.lon, n.lat) for n in inner] for inner in obj.inner_rings(outer)]
+            polygons.append(Polygon([(n.lon, n.lat) for n in outer], holes))
+        kind = "way" if obj.from_way() else "relation"
+        geometry = polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+        return OsmElement(f"{kind}/{obj.orig_id()}", geometry, tags)
+    return None
+
+
+# -- GeoJSON exports ---------------------------------------------------------------------------------------------
+
+
+def _geojson_elements(path: Path, report: Report) -> Iterator[OsmElement]:
+    data = load_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+        raise SourceError(f"{path} is not a GeoJSON FeatureCollection")
+    for index, feature in enumerate(data["features"]):
+        if not isinstance(feature, dict):
+            continue
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            continue
+        nested = properties.get("tags")
+        flat = nested if isinstance(nested, dict) else properties
+        tags = {str(k): str(v) for k, v in flat.items() if v is not None and not isinstance(v, dict | list)}
+        if not is_context(tags):
+            continue
+        ident = feature.get("id") or properties.get("@id") or f"{path.name}/{index}"
+        try:
+            geometry = shape(feature["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
+            report.count("context_skipped")
+            continue
+        yield OsmElement(str(ident), geometry, tags)
