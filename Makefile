@@ -6,7 +6,7 @@ APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1
 # What the benchmarks need besides the test set-up: the load generator and the static server to compare with.
 BENCH_APT := wrk nginx-light
 
-.PHONY: help setup demo test lint typecheck pytest viewer-test bench bench-quick bench-setup clean
+.PHONY: help setup demo test lint typecheck pytest viewer-test fuzz bench bench-quick bench-setup clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,15 @@ viewer-test: viewer/node_modules/.stamp ## Viewer unit tests (vitest)
 	npm test --prefix viewer
 
 test: setup bench-setup lint typecheck viewer-test pytest ## Everything CI runs
+
+# Hostile-input fuzzing (issue 14) at length: every reader and the API's bodies, FUZZ_EXAMPLES random
+# examples per reader and mutation kind (pytest runs the same tests CI-sized). Inputs of findings are kept
+# in $(FUZZ_FINDINGS), ready to become regression tests under tests/fixtures/fuzz/.
+FUZZ_EXAMPLES ?= 1500
+FUZZ_FINDINGS ?= /tmp/twin-fuzz-findings
+fuzz: $(VENV)/.stamp ## Fuzz every reader and endpoint at length (tens of minutes; FUZZ_EXAMPLES=...)
+	TWIN_FUZZ_PROFILE=long TWIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TWIN_FUZZ_FINDINGS=$(abspath $(FUZZ_FINDINGS)) \
+	  $(BIN)/pytest -q -o timeout=0 -p no:cacheprovider tests/fuzz
 
 bench-setup: setup .stamp-apt-bench ## Install what every benchmark needs (Python bench extra, wrk, nginx)
 

@@ -278,7 +278,7 @@ def _feature_surfaces(
     for lod in sorted(properties, reverse=True):
         polygons: list[tuple[Any, bool]] = []
         for prop in properties[lod]:
-            _collect_polygons(prop, index, False, polygons, set(), file.report, fid)
+            _collect_polygons(prop, index, False, polygons, file.report, fid)
         surfaces: list[Surface] = []
         seen_elements: set[int] = set()
         seen_shapes: set[bytes] = set()
@@ -304,31 +304,37 @@ def _collect_polygons(
     index: dict[str, Any],
     reverse: bool,
     out: list[tuple[Any, bool]],
-    following: set[str],
     report: Report,
     fid: str,
 ) -> None:
-    """Append (polygon element, reversed) for every polygon under ``node``, following xlinks in ``index``."""
-    href = node.get(_XLINK_HREF)
-    if href is not None:
-        target = index.get(href.rpartition("#")[2]) if href.startswith("#") else None
-        if target is None:
-            report.repair(fid, "unresolved xlink:href dropped")
-        elif href not in following:  # a reference cycle would otherwise recurse forever
-            _collect_polygons(target, index, reverse, out, following | {href}, report, fid)
-        return
-    name = _local(node)
-    if name in _POLYGON_TAGS:
-        out.append((node, reverse))
-        return
-    if name == "OrientableSurface" and node.get("orientation") == "-":
-        reverse = not reverse
-    for child in node:
-        # A Solid's interior shells are cavities: not visible from outside.
-        if name == "Solid" and _local(child) == "interior":
+    """Append (polygon element, reversed) for every polygon under ``node``, following xlinks in ``index``.
+
+    Walks with an explicit stack in document order (a hostile file nests surfaces deeper than Python
+    recurses) and follows each xlink target once per orientation: a cycle ends there, and targets referenced
+    twice by each of 30 levels do not make 2^30 visits. Polygons reached twice are drawn once anyway.
+    """
+    followed: set[tuple[Any, bool]] = set()
+    stack = [(node, reverse)]
+    while stack:
+        node, reverse = stack.pop()
+        href = node.get(_XLINK_HREF)
+        if href is not None:
+            target = index.get(href.rpartition("#")[2]) if href.startswith("#") else None
+            if target is None:
+                report.repair(fid, "unresolved xlink:href dropped")
+            elif (target, reverse) not in followed:
+                followed.add((target, reverse))
+                stack.append((target, reverse))
             continue
-        if _local(child):
-            _collect_polygons(child, index, reverse, out, following, report, fid)
+        name = _local(node)
+        if name in _POLYGON_TAGS:
+            out.append((node, reverse))
+            continue
+        if name == "OrientableSurface" and node.get("orientation") == "-":
+            reverse = not reverse
+        # A Solid's interior shells are cavities: not visible from outside.
+        children = [c for c in node if _local(c) and not (name == "Solid" and _local(c) == "interior")]
+        stack.extend((child, reverse) for child in reversed(children))
 
 
 # --- polygons -------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ whole with :mod:`json`: a streaming JSON parser would be a dependency for files 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
@@ -30,6 +29,7 @@ from shapely.geometry import shape
 
 from twin.errors import CRSError, SourceError, UnsupportedFormat
 from twin.read.clean import clean_footprint
+from twin.read.jsonfile import load_json
 from twin.read.osmtags import parse_length
 from twin.records import Building, ReaderOptions
 from twin.report import Report
@@ -127,11 +127,7 @@ def _feature_id(attributes: Mapping[str, Any], fallback: Any, index: int, option
 
 
 def _geojson_features(path: Path, options: ReaderOptions, source: str) -> tuple[str, Iterator[tuple[str, Any, dict]]]:
-    try:
-        with path.open("rb") as f:
-            data = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SourceError(f"cannot read GeoJSON file {path}: {err}") from err
+    data = load_json(path)
     if not isinstance(data, dict) or data.get("type") not in ("FeatureCollection", "Feature"):
         raise SourceError(f"{path} is not a GeoJSON FeatureCollection")
     features = data["features"] if data["type"] == "FeatureCollection" else [data]

@@ -54,7 +54,8 @@ def _objects(processor: osmium.FileProcessor, path: Path) -> Iterator[Any]:
             obj = next(iterator)
         except StopIteration:
             return
-        except (RuntimeError, OSError, ValueError) as err:
+        except (RuntimeError, OSError, ValueError, osmium.InvalidLocationError) as err:
+            # InvalidLocationError is osmium's own (not a RuntimeError): a node with lat="" or lon="x".
             raise SourceError(f"cannot read OSM file {path}: {err}") from err
         yield obj
 

@@ -11,7 +11,6 @@ are then collected per file for the building:part containment test (see :mod:`tw
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from shapely.geometry import shape
 
 from twin.errors import SourceError
 from twin.read.clean import clean_footprint
+from twin.read.jsonfile import load_json
 from twin.read.osmbuildings import OSM_CRS, make_building, resolve_parts
 from twin.read.osmtags import building_kind
 from twin.records import Building, ReaderOptions
@@ -61,11 +61,7 @@ def read_osm_geojson(
     if not path.is_file():
         raise SourceError(f"GeoJSON file not found: {path}")
     source = source or path.name
-    try:
-        with path.open("rb") as f:
-            data = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SourceError(f"cannot read GeoJSON file {path}: {err}") from err
+    data = load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
         raise SourceError(f"{path} is not a GeoJSON FeatureCollection")
 

@@ -1,0 +1,21 @@
+"""The ``fuzz`` marker on every test in tests/fuzz (``-m 'not fuzz'`` leaves the slice out); the server's ``env``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "server"))
+from conftest import env  # noqa: E402, F401 (the server tests' app fixture, for the API and upload fuzzing)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of this folder as ``fuzz``."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.fuzz)
+            # Inputs are files of up to megabytes: hypothesis warns that their repr is large.
+            item.add_marker(pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning"))
