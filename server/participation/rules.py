@@ -97,6 +97,22 @@ def view(row: dict[str, Any], voted: set[str] | None = None) -> dict[str, Any]:
     return out
 
 
+def _threaded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows in their order, each contribution followed by its replies; replies whose contribution is not among
+    the rows (filtered out) come last."""
+    replies: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["parent"] is not None:
+            replies.setdefault(row["parent"], []).append(row)
+    out = []
+    for row in rows:
+        if row["parent"] is None:
+            out += [row, *replies.pop(row["id"], [])]
+    for rest in replies.values():
+        out += rest
+    return [view(r) for r in out]
+
+
 def _name(name: str | None) -> str | None:
     return (clean_text(name, "name", allow_empty=True) or None) if name else None
 
@@ -209,15 +225,11 @@ class Participation:
 
     # moderation --------------------------------------------------------------------------------------
     def queue(self, scene: str, status: str | None, unreviewed: bool, order: str = "oldest") -> list[dict[str, Any]]:
-        """Contributions and replies for the moderation page, all statuses unless one is asked for."""
+        """Contributions and replies for the moderation page (any status unless one is asked for), threaded."""
         self.scene(scene)
         statuses = (status,) if status else ("pending", "visible", "hidden")
-        top = self.db.query(scene, statuses=statuses, unreviewed=unreviewed, order=order, limit=5000)
-        out = []
-        for row in top:
-            out.append(view(row))
-            out += [view(r) for r in self.db.query(scene, statuses=statuses, parent=row["id"], order="oldest")]
-        return out
+        rows = self.db.query(scene, statuses=statuses, parent="*", unreviewed=unreviewed, order=order, limit=10_000)
+        return _threaded(rows)
 
     def moderate(self, scene: str, cid: str, body: ModerationIn) -> dict[str, Any]:
         """Approve (visible) or hide with a reason."""
@@ -255,15 +267,10 @@ class Participation:
         return public_settings(self.db.update_settings(scene, values))
 
     def everything(self, scene: str) -> list[dict[str, Any]]:
-        """Every contribution and reply of a scene, any status, oldest first (for the export)."""
+        """Every contribution and reply of a scene, any status, oldest first and threaded (for the export)."""
         self.scene(scene)
         statuses = ("pending", "visible", "hidden")
-        rows = self.db.query(scene, statuses=statuses, order="oldest", limit=1_000_000)
-        out = []
-        for row in rows:
-            out.append(view(row))
-            out += [view(r) for r in self.db.query(scene, statuses=statuses, parent=row["id"], order="oldest")]
-        return out
+        return _threaded(self.db.query(scene, statuses=statuses, parent="*", order="oldest", limit=1_000_000))
 
     # helpers -----------------------------------------------------------------------------------------
     def public(self, scene: str, cid: str) -> dict[str, Any]:

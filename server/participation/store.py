@@ -172,14 +172,20 @@ class ParticipationStore:
         limit: int = 1000,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Contributions of a scene filtered by status and fields; top-level ones unless ``parent`` is given.
+        """Contributions of a scene filtered by status and fields: top-level ones, the replies to ``parent``,
+        or (``parent="*"``) both.
 
         ``variant="existing"`` means the ones made on the existing state (no variant).
         """
         where = ["c.scene=?", f"c.status IN ({', '.join('?' * len(statuses))})"]
         args: list[Any] = [scene, *statuses]
-        where.append("c.parent=?" if parent is not None else "c.parent IS NULL")
-        args += [parent] if parent is not None else []
+        if parent == "*":
+            pass  # top-level contributions and replies alike
+        elif parent is not None:
+            where.append("c.parent=?")
+            args.append(parent)
+        else:
+            where.append("c.parent IS NULL")
         for column, value in (("category", category), ("building", building)):
             if value is not None:
                 where.append(f"c.{column}=?")

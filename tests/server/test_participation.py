@@ -163,6 +163,13 @@ def test_replies(env: Env, mod: dict[str, str]) -> None:
     assert env.client.post(f"{BASE}/contributions/{rid}/replies", json={"text": "x"}, headers=BOB).status_code == 404
     env.client.post(f"{BASE}/moderation/{rid}", json={"action": "hide", "reason": "off topic"}, headers=mod)
     assert env.client.get(f"{BASE}/contributions/{cid}/replies").json() == []
+    # With pre-moderation a reply to a visible contribution waits, and the queue shows it under "pending".
+    env.client.put(BASE, json={"premoderation": True}, headers=mod)
+    later = env.client.post(f"{BASE}/contributions/{cid}/replies", json={"text": "Me too"}, headers=BOB).json()
+    pending = env.client.get(f"{BASE}/moderation", params={"status": "pending"}, headers=mod).json()
+    assert [c["id"] for c in pending] == [later["id"]]
+    threaded = [c["id"] for c in env.client.get(f"{BASE}/moderation", headers=mod).json()]
+    assert threaded == [cid, rid, later["id"]]
 
 
 def test_phase(env: Env, mod: dict[str, str]) -> None:
