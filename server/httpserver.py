@@ -52,17 +52,17 @@ class GuardedProtocol(HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._body_started = 0.0
         self._body_bytes = 0
-        self._paused_for = 0.0
-        self._peer = ""
+        self._peer: str | None = None
 
     # connection ----------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         peer = get_remote_addr(transport)
-        self._peer = peer[0] if peer else ""
-        _OPEN[self._peer] += 1
+        address = peer[0] if peer else ""
+        self._peer = address
+        _OPEN[address] += 1
         cap = self.limits.max_connections_per_client
-        if cap and _OPEN[self._peer] > cap and self._peer not in self.limits.trusted_proxies:
+        if cap and _OPEN[address] > cap and address not in self.limits.trusted_proxies:
             transport.write(BUSY_503)
             transport.close()
             return
@@ -70,10 +70,17 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._forget()
+        super().connection_lost(exc)
+
+    def _forget(self) -> None:
+        """Stop counting this connection against its client's cap (closed, or handed to WebSockets)."""
+        if self._peer is None:
+            return
         _OPEN[self._peer] -= 1
         if _OPEN[self._peer] <= 0:
             del _OPEN[self._peer]
-        super().connection_lost(exc)
+        self._peer = None
 
     def data_received(self, data: bytes) -> None:
         if self._timer is None and (self.cycle is None or self.cycle.response_complete):
@@ -82,7 +89,10 @@ class GuardedProtocol(HttpToolsProtocol):
         super().data_received(data)
 
     def handle_websocket_upgrade(self) -> None:
-        self._disarm()  # the WebSocket protocol takes over the connection (and its own pings)
+        # The WebSocket protocol takes over the connection (with its own pings); its connection_lost is
+        # not ours, so the connection stops counting here.
+        self._disarm()
+        self._forget()
         super().handle_websocket_upgrade()
 
     # request ---------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 ``/tiles/{scene}/{path}`` serves the file ``path`` of the scene's *published* build;
 ``/preview/{scene}/{build}/{path}`` serves any complete build (draft previews: build ids are unguessable
-and never shown to the public). Relative URIs inside tileset.json (``blobs/…``, ``../../blobs/…``) resolve to
-these same routes, so a build folder works here unchanged.
+and never shown to the public; their answers are ``private``, without CORS or Referer). Relative URIs
+inside tileset.json (``blobs/…``, ``../../blobs/…``) resolve to these same routes, so a build folder works
+here unchanged.
 
 Why not Starlette's StaticFiles: it stats, opens and reads the file and formats headers on every request
 (~37× slower than nginx here). Build folders are immutable once complete, so a file's bytes, its compressed

@@ -168,3 +168,30 @@ def test_forwarded_headers_and_host_do_not_reach_links(server: str) -> None:
     status, scenes = call("GET", server + "/api/scenes", headers)
     assert status == 200
     assert scenes[0]["tileset_url"].startswith("http://127.0.0.1:"), scenes[0]["tileset_url"]
+
+
+def test_websockets_outlive_the_header_deadline_and_free_their_slot(env: Env) -> None:
+    import asyncio
+    import json
+
+    import websockets
+
+    with twin_serve(env.settings, TWIN_MAX_CONNECTIONS_PER_CLIENT="3", **QUICK) as base:
+        status, visit = call(
+            "POST",
+            base + "/api/visits",
+            {**env.planner, "Content-Type": "application/json"},
+            json.dumps({"scene": "demo"}).encode(),
+        )
+        assert status == 201, visit
+        ws_url = base.replace("http://", "ws://") + f"/ws/visits/{visit['code']}?name=Ann"
+
+        async def main() -> None:
+            for _ in range(5):  # more than the cap, one after the other: each closed one frees its slot
+                async with websockets.connect(ws_url) as ws:
+                    await asyncio.wait_for(ws.recv(), 5)
+            async with websockets.connect(ws_url) as ws:
+                await asyncio.sleep(2.5)  # longer than the header deadline (1.5 s)
+                await ws.ping()
+
+        asyncio.run(main())
