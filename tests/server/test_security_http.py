@@ -168,12 +168,9 @@ def test_a_full_disk_answers_507_and_a_read_only_one_503(env: Env, monkeypatch: 
 
 
 def test_a_read_only_database_answers_503_but_a_bad_token_still_401(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from server.storage import Database
-
     def readonly(*args: Any, **kwargs: Any) -> Any:
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr(Database, "connect", readonly, raising=False)
     monkeypatch.setattr(type(env.client.app.state.db.tokens), "by_digest", readonly)  # type: ignore[attr-defined]
     assert env.client.get("/api/planner/scenes", headers={"Authorization": "Bearer nope"}).status_code == 401
     r = env.client.get("/api/planner/scenes", headers=env.planner)
