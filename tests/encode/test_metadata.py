@@ -56,8 +56,35 @@ def test_class_declares_the_architecture_properties() -> None:
     assert props["height"]["componentType"] == "FLOAT32"
     # No descriptions in tiles: every tile repeats its schema.
     assert props["levels"] == {"type": "SCALAR", "componentType": "INT16", "noData": -1}
-    # Only the columns with a value anywhere are stored.
-    assert set(ext["propertyTables"][0]["properties"]) == {"id", "source", "height"}
+    # Every class property is stored, those without a value anywhere as noData (3d-tiles-validator, issue 12).
+    assert set(ext["propertyTables"][0]["properties"]) == set(props)
+
+
+def test_every_class_property_is_in_every_table_sharing_empty_arrays() -> None:
+    rows = [{"id": f"gen/{i}", "source": "gen", "height": 9.0 + i} for i in range(300)]
+    ext, views = _encode(building_table(rows))
+    table = ext["propertyTables"][0]["properties"]
+    assert set(table) == set(BUILDING_PROPERTIES)
+    # The empty string columns share their arrays, and so do the unknown enum columns.
+    assert table["address"] == table["name"] == table["year"]
+    assert table["roof_shape"] == table["usage"]
+    # id (text, offsets), height, levels, the empty strings (text, offsets), and one array of zero codes for
+    # every enum column (source has one name here, so its codes are zeros too).
+    assert len(views) == 7
+    decoded = decode_property_table(ext, views.__getitem__)
+    assert decoded["levels"] == [-1] * 300 and decoded["address"] == [""] * 300
+    assert decoded["usage"] == ["unknown"] * 300 and decoded["roof_shape"] == ["unknown"] * 300
+    for name, stored in table.items():
+        prop = ext["schema"]["classes"]["building"]["properties"][name]
+        if prop["type"] == "ENUM":
+            assert prop["enumType"] in ext["schema"]["enums"]
+        assert "values" in stored, name
+
+
+def test_a_scalar_without_no_data_is_left_out_when_empty() -> None:
+    spec = {"id": PropertySpec("STRING", required=True), "error": PropertySpec("SCALAR", "FLOAT32")}
+    ext, _ = _encode(PropertyTable("tile", spec, {"id": ["a"], "error": [None]}))
+    assert set(ext["propertyTables"][0]["properties"]) == {"id"}
 
 
 def test_missing_levels_become_no_data() -> None:

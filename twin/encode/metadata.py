@@ -42,8 +42,8 @@ class PropertySpec:
 
     type : ``"STRING"`` or ``"SCALAR"``
     component_type : for ``SCALAR``, a key of :data:`COMPONENT_DTYPES` (``"FLOAT32"``, ``"INT16"``, ...)
-    required : every row has a value; required columns are always written, optional ones are left out of
-        a tile's table when no row has a value (the class still declares them)
+    required : every row has a value; required or not, every property is written in every tile's table
+        (a column no row has a value for is all noData, its arrays shared with other such columns)
     no_data : the sentinel stored for a missing value (``None`` in a column); for optional properties only
     description : free text for readers of the code (written into a schema only with ``describe=True``)
     """
@@ -210,32 +210,45 @@ AddView = Callable[[bytes, int], int]
 def encode_property_table(table: PropertyTable, add_view: AddView) -> dict[str, Any]:
     """The glTF-level ``EXT_structural_metadata`` JSON for one table, its arrays stored through ``add_view``.
 
-    Optional columns that are missing in every row are left out (the class still declares them), which
-    costs nothing to readers and saves their offsets in tiles where a source never has the value.
+    Every class property is written, including those no row has a value for (all noData; an ENUM column of
+    ``unknown``; only a SCALAR without a noData cannot be, and is left out): the spec would allow leaving
+    them out, but CesiumGS's 3d-tiles-validator and tools built on 3d-tiles-tools stop on a table that
+    lacks a class property. Arrays with the same bytes (the
+    offsets of every empty string column, the codes of every unknown enum column) share one buffer view,
+    so an empty column costs a tile one array, not one per property.
     """
     if table.count == 0:
         raise BuildError(f"property table {table.class_name!r} has no rows")
+    views: dict[tuple[bytes, int], int] = {}
+
+    def view(data: bytes, size: int) -> int:
+        key = (data, size)
+        if key not in views:
+            views[key] = add_view(data, size)
+        return views[key]
+
     properties: dict[str, Any] = {}
-    # Every ENUM property needs its enum in the schema, even when this tile leaves the column out.
-    enums: dict[str, Any] = {name: _enum_column([None])[1] for name, s in table.properties.items() if s.type == "ENUM"}
+    enums: dict[str, Any] = {}
     for name, spec in table.properties.items():
         values = table.columns.get(name)
         if values is None or _all_missing(spec, values):
-            continue
+            if spec.type == "SCALAR" and spec.no_data is None:
+                continue  # nothing to write it with; declare a noData to have it written
+            values = [None] * table.count
         if spec.type == "ENUM":
             codes, enums[name] = _enum_column(values)
-            properties[name] = {"values": add_view(codes.tobytes(), codes.dtype.itemsize)}
+            properties[name] = {"values": view(codes.tobytes(), codes.dtype.itemsize)}
         elif spec.type == "STRING":
             text, offsets, offset_type = _string_column(name, spec, values)
             properties[name] = {
                 # An empty column still needs a bufferView; give it one zero byte.
-                "values": add_view(text or b"\0", 1),
-                "stringOffsets": add_view(offsets.tobytes(), offsets.dtype.itemsize),
+                "values": view(text or b"\0", 1),
+                "stringOffsets": view(offsets.tobytes(), offsets.dtype.itemsize),
                 "stringOffsetType": offset_type,
             }
         else:
             column = _scalar_column(name, spec, values)
-            properties[name] = {"values": add_view(column.tobytes(), column.dtype.itemsize)}
+            properties[name] = {"values": view(column.tobytes(), column.dtype.itemsize)}
     schema: dict[str, Any] = {
         "id": "urban_twin",
         "classes": {table.class_name: {"properties": {k: v.to_dict(k) for k, v in table.properties.items()}}},
