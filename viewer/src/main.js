@@ -13,6 +13,7 @@ import { LayerHost } from './layers/host.js';
 import { MeasureLayer } from './layers/measure.js';
 import { PickingLayer } from './layers/picking.js';
 import { PinsLayer } from './layers/pins.js';
+import { SensorsLayer } from './layers/sensors.js';
 import { SunLayer } from './layers/sun.js';
 import { TerrainLayer } from './layers/terrain.js';
 import { FALLBACK_GEO, VariantsLayer } from './layers/variants.js';
@@ -101,6 +102,7 @@ const measuring = host.register(new MeasureLayer());
 // Before xr: its controller listener must see a select before the session's picking does.
 host.register(new PinsLayer());
 host.register(new VisitLayer());
+host.register(new SensorsLayer());
 const xrLayer = host.register(new XRLayer());
 
 /** Desktop tool: 'orbit', 'walk' or 'measure'. */

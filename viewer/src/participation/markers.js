@@ -28,7 +28,8 @@ const _q = new Quaternion();
 const _s = new Vector3();
 const _p = new Vector3();
 
-function labelSprite() {
+/** A label: a sprite on a 512×96 canvas texture, hidden until laid out (also the sensors' labels). */
+export function labelSprite() {
   const canvas = document.createElement('canvas');
   canvas.width = 512;
   canvas.height = 96;
@@ -41,7 +42,8 @@ function labelSprite() {
   return sprite;
 }
 
-function drawLabel(sprite, text, colour) {
+/** Draw a label's text with a colour bar, only when the text changed. */
+export function drawLabel(sprite, text, colour) {
   if (sprite.userData.text === text) return;
   sprite.userData.text = text;
   const { canvas, texture } = sprite.userData;

@@ -20,7 +20,8 @@ const BUTTONS = [
   ['exit', 16, 314, 480, 56],
 ];
 
-function canvasPlane(w, h, metresWide) {
+/** A plane `metresWide` wide showing a w×h canvas (drawn over everything). */
+export function canvasPlane(w, h, metresWide) {
   const canvas = document.createElement('canvas');
   canvas.width = w;
   canvas.height = h;
@@ -31,6 +32,56 @@ function canvasPlane(w, h, metresWide) {
   );
   mesh.renderOrder = 20;
   return { canvas, texture, mesh };
+}
+
+/**
+ * The button of a canvas plane a world-space ray points at.
+ * @param {Raycaster} raycaster
+ * @param {Mesh} mesh a canvasPlane mesh
+ * @param {import('three').Ray} ray
+ * @param {number[]} size canvas [w, h] in pixels
+ * @param {(string|number)[][]} buttons [id, x, y, w, h] in canvas pixels
+ * @returns {string|null}
+ */
+export function buttonHit(raycaster, mesh, ray, [cw, ch], buttons) {
+  raycaster.ray.copy(ray);
+  const hit = raycaster.intersectObject(mesh, false)[0];
+  if (!hit?.uv) return null;
+  const px = hit.uv.x * cw;
+  const py = (1 - hit.uv.y) * ch;
+  const b = buttons.find(([, x, y, w, h]) => px >= x && px <= x + w && py >= y && py <= y + h);
+  return b ? b[0] : null;
+}
+
+/** World position of a button's centre on a canvas plane (tests aim controllers at it). */
+export function buttonCentre(mesh, [cw, ch], buttons, id) {
+  const b = buttons.find((x) => x[0] === id);
+  if (!b) throw new Error(`no XR button "${id}"`);
+  const [, x, y, w, h] = b;
+  const { width, height } = mesh.geometry.parameters;
+  const local = new Vector3(((x + w / 2) / cw - 0.5) * width, (0.5 - (y + h / 2) / ch) * height, 0);
+  mesh.updateMatrixWorld(true);
+  return mesh.localToWorld(local);
+}
+
+/** Draw buttons as filled boxes with centred labels (`colour(id)` picks each fill). */
+export function drawButtons(g, buttons, labels, colour) {
+  for (const [id, x, y, w, h] of buttons) {
+    g.fillStyle = colour(id);
+    g.fillRect(x, y, w, h);
+    g.fillStyle = '#fff';
+    g.fillText(labels[id], x + w / 2, y + h / 2);
+  }
+}
+
+/** Put a board `distance` m from the head, towards a point (level), facing the head. */
+export function placeFacing(mesh, head, point, distance) {
+  const dir = point.clone().sub(head).setY(0);
+  if (dir.lengthSq() < 1e-6) dir.set(0, 0, -1);
+  dir.normalize();
+  mesh.position.copy(head).addScaledVector(dir, distance);
+  mesh.lookAt(head);
+  mesh.visible = true;
 }
 
 export class XRMenu {
@@ -49,7 +100,26 @@ export class XRMenu {
     mesh.rotation.x = -0.6;
     this.state = { variant: '', time: '', seated: false };
     this._raycaster = new Raycaster();
+    /** @type {{mesh: import('three').Object3D, hit: (ray: import('three').Ray) => string|null}[]} */
+    this.panels = [];
     this.draw();
+  }
+
+  /**
+   * Hang a layer's controls under the menu (the sensors' time control): its mesh becomes a child of the
+   * menu, and hit() asks it too, so a press on it is never a pick behind it. The layer acts on its own
+   * button ids (the session ignores ids it does not know).
+   * @param {{mesh: import('three').Object3D, hit: (ray: import('three').Ray) => string|null}} panel
+   */
+  addPanel(panel) {
+    this.panels.push(panel);
+    this.mesh.add(panel.mesh);
+  }
+
+  /** Take a panel of addPanel() off the menu. */
+  removePanel(panel) {
+    this.panels = this.panels.filter((p) => p !== panel);
+    this.mesh.remove(panel.mesh);
   }
 
   /**
@@ -79,12 +149,7 @@ export class XRMenu {
       seated: `${t('xr.seated')}${this.state.seated ? ' ✓' : ''}`,
       exit: t('xr.exit'),
     };
-    for (const [id, x, y, w, h] of BUTTONS) {
-      g.fillStyle = id === 'exit' ? '#a33' : '#1565c0';
-      g.fillRect(x, y, w, h);
-      g.fillStyle = '#fff';
-      g.fillText(labels[id], x + w / 2, y + h / 2);
-    }
+    drawButtons(g, BUTTONS, labels, (id) => (id === 'exit' ? '#a33' : '#1565c0'));
     this.texture.needsUpdate = true;
   }
 
@@ -95,13 +160,15 @@ export class XRMenu {
    */
   hit(ray) {
     if (!this.mesh.visible || !this.mesh.parent) return null;
-    this._raycaster.ray.copy(ray);
-    const hit = this._raycaster.intersectObject(this.mesh, false)[0];
-    if (!hit?.uv) return null;
-    const px = hit.uv.x * MENU_W;
-    const py = (1 - hit.uv.y) * MENU_H;
-    const b = BUTTONS.find(([, x, y, w, h]) => px >= x && px <= x + w && py >= y && py <= y + h);
-    return b ? b[0] : null;
+    return buttonHit(this._raycaster, this.mesh, ray, [MENU_W, MENU_H], BUTTONS) ?? this._panelHit(ray);
+  }
+
+  _panelHit(ray) {
+    for (const panel of this.panels) {
+      const id = panel.hit(ray);
+      if (id) return id;
+    }
+    return null;
   }
 
   /**
@@ -110,13 +177,7 @@ export class XRMenu {
    * @returns {Vector3}
    */
   buttonWorldPosition(id) {
-    const b = BUTTONS.find((x) => x[0] === id);
-    if (!b) throw new Error(`no XR menu button "${id}"`);
-    const [, x, y, w, h] = b;
-    const { width, height } = this.mesh.geometry.parameters;
-    const local = new Vector3(((x + w / 2) / MENU_W - 0.5) * width, (0.5 - (y + h / 2) / MENU_H) * height, 0);
-    this.mesh.updateMatrixWorld(true);
-    return this.mesh.localToWorld(local);
+    return buttonCentre(this.mesh, [MENU_W, MENU_H], BUTTONS, id);
   }
 }
 
@@ -155,12 +216,7 @@ export class InfoBoard {
     });
     if (!rows.length) g.fillText(t('panel.noData'), 16, 60);
     this.texture.needsUpdate = true;
-    const dir = point.clone().sub(head).setY(0);
-    if (dir.lengthSq() < 1e-6) dir.set(0, 0, -1);
-    dir.normalize();
-    this.mesh.position.copy(head).addScaledVector(dir, 1.0);
-    this.mesh.lookAt(head);
-    this.mesh.visible = true;
+    placeFacing(this.mesh, head, point, 1.0);
   }
 
   hide() {

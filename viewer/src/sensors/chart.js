@@ -1,0 +1,123 @@
+/**
+ * A station's chart, drawn by uPlot: the day's profile (counts per 15 minutes, the current step marked)
+ * and the week's daily totals, with the day's total and peak hour. On the desktop it is a dialog; in VR
+ * its canvases are copied onto the headset board (vr.js).
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { t } from '../ui/i18n.js';
+import { localMidnight } from './time.js';
+
+const WIDTH = 420;
+const HEIGHT = 170;
+const STYLE = `
+#sensor-chart { right: 8px; top: 96px; width: 440px; max-height: 80vh; overflow: auto; padding: 8px 10px; }
+#sensor-chart h2 { font-size: 1.05em; margin: 0 0 4px; }
+#sensor-chart h3 { font-size: 0.95em; margin: 6px 0 2px; }
+#sensor-chart p { margin: 2px 0; }
+#sensor-chart-close { float: right; }
+`;
+
+/**
+ * The facts under the title: the day's total and peak hour, from the summary's day entry.
+ * @param {object|null} dayEntry summary `days[i]` of the shown date
+ * @returns {{total: number|null, peakHour: number|null, peak: number|null}}
+ */
+export function dayFacts(dayEntry) {
+  return { total: dayEntry?.total ?? null, peakHour: dayEntry?.peak_hour ?? null, peak: dayEntry?.peak ?? null };
+}
+
+/** uPlot options of one chart: a time axis in the source's zone, counts from zero, one series. */
+function chartOptions(tz, series) {
+  return {
+    width: WIDTH,
+    height: HEIGHT,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz),
+    legend: { show: false },
+    scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    series: [{}, series],
+  };
+}
+
+export class StationChart {
+  /**
+   * @param {HTMLElement} root the #ui element
+   * @param {() => void} onClose
+   */
+  constructor(root, onClose) {
+    document.head.append(Object.assign(document.createElement('style'), { textContent: STYLE }));
+    this.el = document.createElement('aside');
+    this.el.id = 'sensor-chart';
+    this.el.setAttribute('role', 'dialog');
+    this.el.setAttribute('aria-labelledby', 'sensor-chart-title');
+    this.el.hidden = true;
+    this.el.innerHTML = `<button id="sensor-chart-close" type="button">×</button><h2 id="sensor-chart-title"></h2>
+      <p class="facts"></p><h3 class="day-title"></h3><div class="day"></div><h3 class="week-title"></h3><div class="week"></div>`;
+    this.el.querySelector('#sensor-chart-close').addEventListener('click', onClose);
+    this.el.addEventListener('keydown', (e) => e.key === 'Escape' && onClose());
+    root.append(this.el);
+    this.day = null;
+    this.week = null;
+    this.shown = null;
+  }
+
+  /**
+   * Show a station.
+   * @param {{name: string, kind: string}} station
+   * @param {{date: string, starts: number[], sums: (number|null)[], summary: object, tz: string, unit: string}} data
+   */
+  show(station, data) {
+    const { date, starts, sums, summary, tz } = data;
+    const entry = (summary?.days ?? []).find((d) => d.date === date) ?? null;
+    const facts = dayFacts(entry);
+    this.el.querySelector('#sensor-chart-close').setAttribute('aria-label', t('panel.close'));
+    this.el.querySelector('h2').textContent = `${t(`sensors.kind.${station.kind}`)}: ${station.name}`;
+    this.el.querySelector('.facts').textContent = [
+      t('sensors.total', { n: facts.total ?? '–', date }),
+      facts.peakHour === null ? t('sensors.noPeak') : t('sensors.peak', { from: `${facts.peakHour}:00`, to: `${facts.peakHour + 1}:00`, n: facts.peak }),
+    ].join(' · ');
+    this.el.querySelector('.day-title').textContent = t('sensors.dayProfile');
+    this.el.querySelector('.week-title').textContent = t('sensors.week');
+    this.day?.destroy();
+    this.week?.destroy();
+    this.day = new uPlot(
+      chartOptions(tz, { label: t('sensors.count'), stroke: '#c62828', fill: 'rgba(198, 40, 40, 0.15)', width: 2, spanGaps: false }),
+      [starts, sums],
+      this.el.querySelector('.day'),
+    );
+    const days = summary?.days ?? [];
+    this.week = new uPlot(
+      chartOptions(tz, { label: t('sensors.dailyTotal'), stroke: '#1565c0', fill: 'rgba(21, 101, 192, 0.4)', paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false } }),
+      [days.map((d) => localMidnight(d.date, tz) + 43_200), days.map((d) => d.total)],
+      this.el.querySelector('.week'),
+    );
+    this.shown = { station, date, facts, days: days.length };
+    this.el.hidden = false;
+  }
+
+  /**
+   * Mark the current step on the day's profile.
+   * @param {number|null} ts UNIX s
+   */
+  mark(ts) {
+    if (!this.day || ts === null) return;
+    const idx = this.day.data[0].indexOf(ts);
+    if (idx >= 0) this.day.setCursor({ left: this.day.valToPos(ts, 'x'), top: this.day.valToPos(this.day.data[1][idx] ?? 0, 'y') });
+  }
+
+  /** @returns {HTMLCanvasElement[]} the drawn charts (day, week) */
+  canvases() {
+    return [this.day, this.week].filter(Boolean).map((u) => u.ctx.canvas);
+  }
+
+  hide() {
+    this.el.hidden = true;
+    this.shown = null;
+  }
+
+  dispose() {
+    this.day?.destroy();
+    this.week?.destroy();
+    this.el.remove();
+  }
+}
