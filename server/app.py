@@ -113,6 +113,8 @@ def _static(app: FastAPI, settings: Settings) -> None:
         return RedirectResponse("/planner/")
 
     viewer = Path(settings.viewer_dir)
+    if not (viewer / "index.html").is_file() and (STATIC / "viewer" / "index.html").is_file():
+        viewer = STATIC / "viewer"  # a pip-installed server: the wheel ships the built viewer (setup.py)
     if (viewer / "index.html").is_file():
         app.mount("/", StaticFiles(directory=viewer, html=True), name="viewer")
     else:
