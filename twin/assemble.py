@@ -31,7 +31,7 @@ def assemble(
         box=box,
         geometric_error=node.geometric_error if children else 0.0,
         content_uri=uri_prefix + content.uri if content is not None else None,
-        refine="ADD",
+        refine=node.refine if children else "ADD",
         children=children,
     )
 

@@ -37,7 +37,7 @@ from .repair import repair_buildings
 from .report import Report
 from .scene import Scene
 from .store import write_json_atomic, write_stream_atomic
-from .tile import build_quadtree
+from .tile import block_buildings, build_quadtree, coarse_parents
 
 #: Buildings repaired together (vectorised checks) while reading.
 REPAIR_CHUNK = 4096
@@ -108,9 +108,10 @@ def _crs_from(building: Building) -> str:
 
 
 def building_measures(buildings: Sequence[Building]) -> dict[str, np.ndarray]:
-    """Arrays for tiling: centroid (n, 2), importance, size, weight (estimated triangles), z range."""
+    """Arrays for tiling: centroid (n, 2), bounds (n, 4), importance, size, weight (estimated triangles), z range."""
     n = len(buildings)
     centroid = np.zeros((n, 2))
+    bounds = np.zeros((n, 4))
     area = np.zeros(n)
     extent = np.zeros(n)
     zlo, zhi = np.zeros(n), np.zeros(n)
@@ -120,6 +121,7 @@ def building_measures(buildings: Sequence[Building]) -> dict[str, np.ndarray]:
             pts = np.concatenate([s.exterior for s in b.surfaces])
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             centroid[i] = (lo[:2] + hi[:2]) / 2.0
+            bounds[i] = (*lo[:2], *hi[:2])
             area[i] = b.footprint.area if b.footprint is not None else float(np.prod(hi[:2] - lo[:2]))
             extent[i] = float(np.hypot(*(hi[:2] - lo[:2])))
             zlo[i], zhi[i] = lo[2], hi[2]
@@ -130,7 +132,7 @@ def building_measures(buildings: Sequence[Building]) -> dict[str, np.ndarray]:
             c = fp.centroid
             centroid[i] = (c.x, c.y)
             area[i] = fp.area
-            minx, miny, maxx, maxy = fp.bounds
+            minx, miny, maxx, maxy = bounds[i] = fp.bounds
             extent[i] = float(np.hypot(maxx - minx, maxy - miny))
             zlo[i], zhi[i] = b.base, b.height or 0.0
             # walls (2 per ring edge) + floor and roof (about one each per ring point), more for pitched roofs
@@ -139,6 +141,7 @@ def building_measures(buildings: Sequence[Building]) -> dict[str, np.ndarray]:
     height = zhi - zlo
     return {
         "centroid": centroid,
+        "bounds": bounds,
         "importance": area * np.maximum(height, 1.0),
         "size": np.maximum(extent, height),
         "weight": np.maximum(weight, 1.0),
@@ -202,11 +205,23 @@ def build_scene(
             c, m["importance"], m["size"], m["weight"], budget=scene.tile_budget, max_content_side=scene.max_tile_side
         )
         tasks: list[TileTask] = [(n.key, n.members, ()) for n in tree.walk() if len(n.members)]
+        # Coarse parents (merged blocks) for the tiles too wide to hold buildings: encoded with the city's
+        # tiles, as records after the buildings (their reports stay out of the build's counts).
+        grounds = np.array([float(b.properties.get("ground", 0.0)) for b in buildings])
+        parents = coarse_parents(tree, m["bounds"], m["zhi"], grounds)
+        coarse = {key: block_buildings(key, blocks, crs) for key, blocks in parents.items()}
+        records = list(buildings)
+        for key, group in coarse.items():
+            tasks.append((key, np.arange(len(records), len(records) + len(group)), ()))
+            records.extend(group)
         contents = encode_tiles(
-            tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, progress=progress, cancel=cancel
+            tasks, records, frame, blob_dir, jobs=jobs, compress=compress, progress=progress, cancel=cancel
         )
-        for content in contents.values():
-            report.merge(content.report)
+        for key, content in contents.items():
+            if key not in coarse:
+                report.merge(content.report)
+        report.info["coarse_tiles"] = len(coarse)
+        report.info["coarse_bytes"] = sum(contents[k].size for k in coarse if k in contents)
         base_report = copy.deepcopy(report)
         state = State(
             fingerprint(scene, compress),

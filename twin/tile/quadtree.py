@@ -25,6 +25,7 @@ Pure numpy: no I/O, no geometry beyond centroids.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class TileNode:
     members : (k,) int64 indices of the buildings whose geometry this tile holds
     children : child nodes (only non-empty ones)
     geometric_error : metres; 0 for leaves
+    refine : ``"ADD"``, or ``"REPLACE"`` for a coarse parent (:mod:`twin.tile.lod`)
     """
 
     key: str
@@ -53,6 +55,7 @@ class TileNode:
     members: np.ndarray
     children: list[TileNode] = field(default_factory=list)
     geometric_error: float = 0.0
+    refine: Literal["ADD", "REPLACE"] = "ADD"
 
     def walk(self) -> list[TileNode]:
         """This node and all descendants, parents before children."""

@@ -1,10 +1,31 @@
 /**
  * Sun, sky light and ground: a DirectionalLight placed from sun.js's position for the scene's
- * latitude and longitude, with a shadow camera fitted to the scene, and a ground plane that
- * receives the shadows.
+ * latitude and longitude, with a shadow camera fitted to the scene, a ground plane that
+ * receives the shadows, and a cap on how many tiles cast them.
  */
 import { Color, DirectionalLight, HemisphereLight, Mesh, MeshStandardMaterial, PlaneGeometry, Vector3 } from 'three';
 import { sunDirectionWorld, sunPosition } from './sun.js';
+
+/**
+ * Most tiles that cast shadows at once, the nearest to the shadow focus. The shadow pass draws every caster
+ * once more per frame: with a city's tiles all casting it was a third of the draw calls (issue 21). Tiles
+ * beyond the cap still receive shadows; at street level the shadow map covers a few hundred metres, so
+ * the cap only bites on the table-top and the desktop overview, where shadows of far tiles are a texel.
+ */
+export const MAX_SHADOW_TILES = 12;
+
+const _meshPosition = new Vector3();
+const _focusWorld = new Vector3();
+
+/** A tile scene's meshes, found once (merged tile meshes never change after loading). */
+function tileMeshes(scene) {
+  if (!scene.userData.meshes) {
+    const meshes = [];
+    scene.traverse((o) => o.isMesh && meshes.push(o));
+    scene.userData.meshes = meshes;
+  }
+  return scene.userData.meshes;
+}
 
 export class Lighting {
   /**
@@ -67,6 +88,29 @@ export class Lighting {
     cam.far = this.radius * 4;
     cam.updateProjectionMatrix();
     this._placeSun();
+  }
+
+  /**
+   * Let only the `max` tile scenes nearest the shadow focus cast shadows. A tile's meshes sit at its
+   * centre (positions are relative to it), so their world position stands for the tile's.
+   * @param {import('three').Object3D[]} scenes tile scenes being drawn
+   * @param {import('three').Object3D} world the group the focus is given in
+   * @param {number} [max]
+   * @returns {number} how many tiles cast
+   */
+  limitCasters(scenes, world, max = MAX_SHADOW_TILES) {
+    const focus = world.localToWorld(_focusWorld.copy(this.focusCenter));
+    const ranked = [];
+    for (const scene of scenes) {
+      const meshes = tileMeshes(scene);
+      if (meshes.length === 0) continue;
+      ranked.push({ meshes, d: meshes[0].getWorldPosition(_meshPosition).distanceToSquared(focus) });
+    }
+    ranked.sort((a, b) => a.d - b.d);
+    ranked.forEach(({ meshes }, i) => {
+      for (const mesh of meshes) mesh.castShadow = i < max;
+    });
+    return Math.min(ranked.length, max);
   }
 
   _placeSun() {

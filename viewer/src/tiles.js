@@ -13,6 +13,26 @@ import { mergeTileMeshes } from './merge.js';
 const DEG = Math.PI / 180;
 
 /**
+ * Screen-space error targets (pixels) per mode. City tilesets have coarse parents (merged blocks, REPLACE)
+ * whose geometric error says what they get wrong; a larger target keeps them longer. At street level every
+ * view is drawn twice at the Quest's resolution, so it accepts twice the desktop's error and refines only
+ * the few hundred metres around the visitor. The table-top miniature shrinks a city's errors with it (a
+ * 14 km city on a 1.2 m table), so it asks for finer blocks than the desktop: its budget is spent on
+ * blocks, not on the sixteenth of a pixel a whole city's houses would be (bench/README.md, "Viewer budget
+ * at city scale").
+ */
+export const ERROR_TARGETS = { desktop: 12, tabletop: 6, street: 24 };
+
+/**
+ * The error target of a mode: 'tabletop' or 'street' in XR, any desktop tool ('orbit', 'walk', 'measure').
+ * @param {string} mode
+ * @returns {number} pixels
+ */
+export function errorTargetFor(mode) {
+  return ERROR_TARGETS[mode] ?? ERROR_TARGETS.desktop;
+}
+
+/**
  * One Draco decoder (one worker pool) for every tileset: our tiles are Draco-compressed. The glTF build
  * of three.js's decoder is enough (its URLs are resolved and bundled by Vite); meshopt stays registered
  * for tilesets from other tools.
@@ -85,10 +105,10 @@ export class TwinTilePlugin {
  * @param {{lon: number, lat: number, height?: number}|null} [options.origin] scene origin (degrees):
  *   tilesets of one scene are all placed relative to it so variants line up; without it the
  *   tileset is re-centred on its own bounding sphere
- * @param {number} [options.errorTarget=12] screen-space error in pixels
+ * @param {number} [options.errorTarget] screen-space error in pixels (default: the desktop's)
  * @returns {TilesRenderer} with `stats` ({models, errors, rootLoaded, meshes: {loaded, drawn}})
  */
-export function createTiles(url, { renderer, camera, origin = null, errorTarget = 12 }) {
+export function createTiles(url, { renderer, camera, origin = null, errorTarget = ERROR_TARGETS.desktop }) {
   const tiles = new TilesRenderer(url);
   tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder, dracoLoader: dracoLoader(), autoDispose: false }));
   tiles.registerPlugin(new ImplicitTilingPlugin());

@@ -1,10 +1,14 @@
 /**
  * Sun and shadows layer: wraps lighting.js (sun, sky, ground) with the date and place it is computed
- * for, fits it to the loaded scene, and keeps the shadow map on what the visitor looks at.
+ * for, fits it to the loaded scene, and keeps the shadow map (and the few tiles that cast into it) on what
+ * the visitor looks at.
  */
 import { Vector3 } from 'three';
 import { Lighting } from '../lighting.js';
 import { sunPosition, sunTimes } from '../sun.js';
+
+/** Frames between two choices of the shadow-casting tiles (sorting a few hundred tiles is cheap, not free). */
+const CASTER_EVERY = 10;
 
 /** Ground plane size in scene radii: a horizon at street level, just past the buildings on the table. */
 const GROUND_RADII = { street: 8, tabletop: 1.5 };
@@ -24,6 +28,14 @@ export class SunLayer {
     this.name = 'sun';
     this.explicitDate = explicitDate;
     this._focus = new Vector3();
+    /** every TilesRenderer made so far: their drawn tile scenes are the shadow casters to choose from */
+    this.tiles = new Set();
+    this._frames = 0;
+    this._drawn = -1;
+  }
+
+  onTiles(tiles) {
+    this.tiles.add(tiles);
   }
 
   init(ctx) {
@@ -90,5 +102,17 @@ export class SunLayer {
       else this.lighting.focus(sceneInfo.bounds.sphere.center, Infinity);
     } else if (nav.mode === 'walk') this.lighting.focus(world.worldToLocal(this._focus.copy(camera.position)), 120);
     else this.lighting.focus(world.worldToLocal(this._focus.copy(nav.map.target)), camera.position.distanceTo(nav.map.target) * 0.9);
+    let drawn = 0;
+    for (const tiles of this.tiles) drawn += tiles.group.children.length;
+    // Again at once when tiles came or went (a new tile casts until chosen), else every few frames.
+    if (drawn !== this._drawn || this._frames++ % CASTER_EVERY === 0) this.limitCasters();
+    this._drawn = drawn;
+  }
+
+  /** Choose the tiles that cast shadows: the nearest to the shadow focus (lighting.js, MAX_SHADOW_TILES). */
+  limitCasters() {
+    const scenes = [];
+    for (const tiles of this.tiles) scenes.push(...tiles.group.children);
+    this.casting = this.lighting.limitCasters(scenes, this.ctx.world);
   }
 }

@@ -1,10 +1,11 @@
 /**
  * XR layer: the immersive session (xr/session.js) wired to the other layers: its menu switches
  * variants and shifts the sun, picks show in the panel, its table-top and street modes and the
- * session's start and end go out as hooks.
+ * session's start and end go out as hooks. Every tileset's error target follows the mode (tiles.js).
  */
 import { Color } from 'three';
 import { BASE } from '../variants.js';
+import { errorTargetFor } from '../tiles.js';
 import { t } from '../ui/i18n.js';
 import { XRExperience } from '../xr/session.js';
 
@@ -14,6 +15,9 @@ export const BACKGROUND = 0xcfd8e3;
 export class XRLayer {
   constructor() {
     this.name = 'xr';
+    /** every TilesRenderer made so far (variants, terrain), for the error target of the mode */
+    this.tiles = new Set();
+    this.mode = 'desktop';
   }
 
   /** Needs the 'sun' layer (its ground is a jump target) and the 'picking' layer registered before it. */
@@ -57,6 +61,18 @@ export class XRLayer {
 
   onTiles(tiles) {
     this.xr.adoptTiles(tiles);
+    this.tiles.add(tiles);
+    tiles.errorTarget = errorTargetFor(this.mode);
+  }
+
+  /** @param {string} mode 'tabletop' | 'street' in XR, a desktop tool otherwise */
+  onModeChanged(mode) {
+    this._setErrorTarget(mode);
+  }
+
+  _setErrorTarget(mode) {
+    this.mode = mode;
+    for (const tiles of this.tiles) tiles.errorTarget = errorTargetFor(mode);
   }
 
   onVariantChanged() {
@@ -69,9 +85,11 @@ export class XRLayer {
 
   onXRStart() {
     this.ctx.ui.setStatus('');
+    this._setErrorTarget(this.xr.mode);
   }
 
   onXREnd() {
     this.ctx.scene.background = new Color(BACKGROUND);
+    this._setErrorTarget('desktop');
   }
 }
