@@ -194,7 +194,7 @@ export class SensorsLayer {
     const ts = this.stepper.time;
     if (ts === null) return '';
     const fmt = (s, o) => new Intl.DateTimeFormat(language(), { timeZone: this.tz, ...o }).format(new Date(s * 1000));
-    return `${fmt(ts, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })} ${fmt(ts, { hour: '2-digit', minute: '2-digit' })}–${fmt(ts + 900, { hour: '2-digit', minute: '2-digit' })}`;
+    return `${fmt(ts, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })} ${fmt(ts, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })}–${fmt(ts + 900, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })}`;
   }
 
   /** A time-control action (desktop buttons and the XR strip share the ids). */
