@@ -98,7 +98,8 @@ def test_vr_time_strip_and_pick_a_station(page: Any, base: str) -> None:
     before = page.evaluate(f"{LAYER}.stepper.index")
     at = page.evaluate(f"{LAYER}.strip.buttonWorldPosition('sensors-next').toArray()")
     head = page.evaluate(f"{xr}.headPosition().toArray()")
-    page.evaluate(AIM_JS, {"from": [a + (h - a) * 0.4 for a, h in zip(at, head, strict=True)], "at": at, "local": False})
+    start = [a + (h - a) * 0.4 for a, h in zip(at, head, strict=True)]
+    page.evaluate(AIM_JS, {"from": start, "at": at, "local": False})
     _frames(page)
     _trigger(page)
     assert page.evaluate(f"{LAYER}.lastPressed") == "sensors-next"
