@@ -82,7 +82,7 @@ def place_design(
     """
     from .designs.content import design_glb, placed_bounds
     from .designs.cutout import given_site, site_polygon
-    from .designs.georef import place
+    from .designs.georef import check_near_scene, place
     from .designs.load import load_design
     from .designs.metrics import metrics
 
@@ -109,6 +109,7 @@ def place_design(
             # "ground" is the terrain's: the design stands on the lowest ground of its site.
             anchor = replace(spec.anchor, elevation=spec.anchor.elevation + site_base(terrain, site))
             placement = place(design, frame.crs, anchor, ground_height=frame.height, geoid_undulation=geoid_undulation)
+        check_near_scene(design, placement, frame.origin)
         centre = placement.matrix[:3, 3]
         glb = design_glb(design, placement, frame, centre, translate=True)
         # The tile's box: the placed bounding box's corners, in the root frame.

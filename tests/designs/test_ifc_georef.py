@@ -85,3 +85,20 @@ def test_ifc2x3_epset_map_conversion(
     placement = place(d, "EPSG:26986")
     np.testing.assert_allclose(placement.matrix[:2, 3], [236000.0, 900000.0], atol=1e-3)
     assert placement.route == "map_conversion"
+
+
+def test_a_design_thousands_of_km_from_its_scene_is_refused() -> None:
+    from twin.crs import transform_points
+    from twin.designs.georef import check_near_scene
+    from twin.errors import DesignError
+
+    # The Revit wall knows it stands in Boston; a Hamburg scene (EPSG:25832) must not take it silently.
+    d = load_design(REVIT, name="Wall", source="Wall.ifc")
+    placement = place(d, "EPSG:25832")
+    hamburg = transform_points(np.array([[9.946, 53.578]]), "EPSG:4326", "EPSG:25832")[0]
+    with pytest.raises(DesignError, match=r"'Wall' \(Wall.ifc\) would stand [\d,]+ km from the scene's centre"):
+        check_near_scene(d, placement, hamburg)
+    # Anchored in the scene, it stands where it is told.
+    from twin.designs.model import Anchor
+
+    check_near_scene(d, place(d, "EPSG:25832", Anchor(lon=9.947, lat=53.578)), hamburg)

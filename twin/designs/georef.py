@@ -183,6 +183,27 @@ def place(
     return placement
 
 
+#: A design whose origin lands farther than this (metres) from the scene's centre is refused: its
+#: georeference is wrong (IfcSite defaults, another project's coordinates) or it belongs to another scene.
+MAX_DISTANCE_FROM_SCENE = 50_000.0
+
+
+def check_near_scene(
+    design: Design, placement: Placement, origin: np.ndarray, limit: float = MAX_DISTANCE_FROM_SCENE
+) -> None:
+    """Refuse a placement whose origin lands more than ``limit`` metres from ``origin`` (the scene's centre,
+    working coordinates), naming the distance and the route that put it there."""
+    at = np.asarray(placement.matrix[:2, 3], dtype=np.float64)
+    distance = float(np.hypot(*(at - np.asarray(origin, dtype=np.float64)[:2])))
+    if not math.isfinite(distance) or distance > limit:
+        how = "its anchor" if placement.route == "anchor" else f"the file's own georeference ({placement.route})"
+        raise DesignError(
+            f"design {design.name!r} ({design.source}) would stand {distance / 1000:,.0f} km from the scene's centre "
+            f"(at lon {placement.lon:.5f}, lat {placement.lat:.5f}, placed by {how}); "
+            "give an anchor inside the scene"
+        )
+
+
 def _point(placement: Placement, local: np.ndarray) -> list[dict[str, Any]]:
     """Where local points land: working x/y/z, lon/lat, ellipsoidal and normal heights, ECEF."""
     world = placement.apply(local)
