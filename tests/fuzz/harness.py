@@ -20,6 +20,7 @@ import os
 import resource
 import select
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -32,6 +33,8 @@ from twin.errors import TwinError
 
 #: Seconds one reader call may take on one fuzzed input (the seeds take well under one).
 TIME_LIMIT = float(os.environ.get("TWIN_FUZZ_TIME_LIMIT", "20"))
+#: The recursion limit a reader runs under: CPython's default, as in the server and the CLI.
+RECURSION_LIMIT = 1000
 #: Bytes of address space one call may add to what the test process already maps.
 MEMORY_LIMIT = 2 * 1024**3
 
@@ -70,6 +73,8 @@ def _child(call: Callable[[], Any], write_fd: int) -> None:
         limit = _address_space() + MEMORY_LIMIT
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        # Hypothesis raises the recursion limit while a test runs; readers must hold at the default.
+        sys.setrecursionlimit(RECURSION_LIMIT)
         try:
             call()
             answer = {"kind": "ok"}
@@ -156,12 +161,15 @@ def check_reader(
         for other, content in (beside or {}).items():
             (Path(tmp) / other).write_bytes(content)
         outcome = run_isolated(lambda: call(path))
-    if named and outcome.kind == "error" and path.name not in outcome.message and path.stem not in outcome.message:
+    names = (path.name, path.stem, *(beside or {}))  # an error in the MTL may name the MTL
+    if named and outcome.kind == "error" and not any(n in outcome.message for n in names):
         outcome = Outcome("unnamed", outcome.type, outcome.message)
     if outcome.finding:
         kept = findings_dir() / name / ("sandboxed" if outcome.kind in allow else "") / f"{digest}{suffix}"
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_bytes(data)
+        for other, content in (beside or {}).items():
+            kept.with_name(f"{digest}.{other}").write_bytes(content)
     if outcome.finding and outcome.kind not in allow:
         raise AssertionError(
             f"{name}: {outcome.kind} {outcome.type}: {outcome.message[:500]}\ninput kept at {kept}\n{outcome.trace}"

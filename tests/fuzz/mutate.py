@@ -32,6 +32,7 @@ INTERESTING = (
     b"nan",
     b"inf",
     b"9" * 40,
+    b"9" * 5000,
     b"\xef\xbb\xbf",
     b"\xc3\x28",
     b'"',

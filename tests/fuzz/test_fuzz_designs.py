@@ -1,4 +1,4 @@
-"""Fuzz the design check an upload runs (glTF/GLB incl. Draco, OBJ/MTL, IFC) and the glb reader of twin.encode.
+"""Fuzz the design check an upload runs (glTF/GLB incl. Draco, OBJ/MTL, IFC, CityGML) and twin validate's glb reader.
 
 The target is :func:`twin.designs.check_design` as :mod:`server.uploads` calls it (self-contained, a
 declared-size limit). The server runs it in :mod:`server.sandbox`, which turns a crash, a timeout or running
@@ -22,7 +22,7 @@ from twin.validate import validate_glb_extensions
 
 from . import seeds
 from .harness import check_reader
-from .mutate import byte_mutation, json_mutation
+from .mutate import byte_mutation, json_mutation, xml_mutation
 from .profiles import fuzz_settings
 
 #: What the upload route allows a design to declare (server Settings' default order of magnitude).
@@ -116,3 +116,9 @@ def test_ifc_bytes(data: bytes) -> None:
 def test_glb_extension_validator(data: bytes) -> None:
     # twin validate reads tile glbs of any origin (bytes, no file name to report).
     check_reader("validate-glb", lambda p: validate_glb_extensions(p.read_bytes()), data, ".glb", named=False)
+
+
+@fuzz_settings(0.5)
+@given(data=xml_mutation(seeds.read("citygml/sig3d_building_and_garage_LOD2_citygml3.gml")))
+def test_citygml_design(data: bytes) -> None:
+    check_reader("citygml-design", upload_check, data, ".gml", allow=SANDBOXED)

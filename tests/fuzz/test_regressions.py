@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from twin.designs import check_design
-from twin.errors import DesignError, SourceError
+from twin.errors import DesignError, SourceError, StoreError
+from twin.validate import validate_glb_extensions
 
 from . import seeds
 from .harness import run_isolated
@@ -55,12 +56,19 @@ def test_citygml_long_xlink_chain(tmp_path: Path) -> None:
     [
         ("deep_nesting.geojson", "footprints"),  # RecursionError from json
         ("deep_nesting_osm_export.geojson", "osm-geojson"),  # RecursionError from json
+        ("huge_integer.geojson", "footprints"),  # ValueError (int of > 4,300 digits), not a JSONDecodeError
         ("osm_bad_coordinate.osm", "osm"),  # osmium.InvalidLocationError (not a RuntimeError)
     ],
 )
 def test_unreadable_sources_are_named(name: str, fmt: str) -> None:
     with pytest.raises(SourceError, match=name.replace(".", r"\.")):
         read_all(fmt)(FUZZ / name)
+
+
+@pytest.mark.parametrize(("fmt", "count"), [("footprints", 1), ("osm-geojson", 0)])
+def test_properties_that_are_not_an_object(fmt: str, count: int) -> None:
+    # "properties": [1, 2] gave AttributeError ('list' object has no attribute 'get'); now it is no properties.
+    assert read_all(fmt)(FUZZ / "properties_not_an_object.geojson") == count
 
 
 def _deep_glb(tmp_path: Path) -> Path:
@@ -108,3 +116,10 @@ def _garbled_draco() -> tuple[bytes, bytes]:
     text = glb[20 : 20 + json_len]
     binary_len = int.from_bytes(glb[20 + json_len : 24 + json_len], "little")
     return text, bytes(range(256)) * (binary_len // 256 + 1)
+
+
+@pytest.mark.parametrize("chunk", [b'{"asset": "\x9e"}', b"\x00not json", b"[1, 2]"])
+def test_glb_json_chunk_that_is_not_json(chunk: bytes) -> None:
+    # UnicodeDecodeError / JSONDecodeError out of twin.encode.read_glb (twin validate); now a StoreError.
+    with pytest.raises(StoreError, match="JSON chunk"):
+        validate_glb_extensions(join_glb(chunk, b""))

@@ -408,7 +408,12 @@ def read_glb(glb: bytes) -> tuple[dict[str, Any], bytes]:
     json_length, kind = struct.unpack_from("<II", glb, 12)
     if kind != _CHUNK_JSON or 20 + json_length > length:
         raise StoreError("glb: first chunk is not a JSON chunk")
-    gltf = json.loads(glb[20 : 20 + json_length].decode("utf-8"))
+    try:
+        gltf = json.loads(glb[20 : 20 + json_length].decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise StoreError(f"glb: the JSON chunk is not JSON: {exc}") from None
+    if not isinstance(gltf, dict):
+        raise StoreError("glb: the JSON chunk is not an object")
     binary = b""
     offset = 20 + json_length
     if offset + 8 <= length:

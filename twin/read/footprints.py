@@ -145,7 +145,8 @@ def _geojson_features(path: Path, options: ReaderOptions, source: str) -> tuple[
     def features_of() -> Iterator[tuple[str, Any, dict]]:
         for index, item in enumerate(features):
             feature = item if isinstance(item, dict) else {}
-            attributes = feature.get("properties") or {}
+            properties = feature.get("properties")
+            attributes = properties if isinstance(properties, dict) else {}
             fid = _feature_id(attributes, feature.get("id"), index, options, f"{source}/")
             try:
                 geometry = shape(feature["geometry"]) if feature.get("geometry") else None

@@ -69,7 +69,9 @@ def read_osm_geojson(
     for index, feature in enumerate(data["features"]):
         if not isinstance(feature, dict):
             continue
-        properties = feature.get("properties") or {}
+        properties = feature.get("properties")
+        if not isinstance(properties, dict):
+            properties = {}
         tags = _tags(properties)
         kind = building_kind(tags)
         if kind is None:
