@@ -96,7 +96,13 @@ def test_untouched_tiles_are_shared_not_copied(variant_build: tuple[Path, Path])
     assert len(new) == info["tiles_changed"] + 1  # the re-encoded tile(s) and the design's tile
     # The blob folder holds each tile once: the city's, the changed ones and the design (and its preview).
     glbs = {p.name for p in (out / "blobs").glob("*.glb")}
-    assert glbs == {Path(u).name for u in set(city) | set(variant)}
+    context = {u for layer in ("roads", "areas", "trees") for u in _layer_uris(out, layer)}  # street context
+    assert glbs == {Path(u).name for u in set(city) | set(variant) | context}
+
+
+def _layer_uris(out: Path, layer: str) -> list[str]:
+    path = out / layer / "tileset.json"
+    return tile_uris(json.loads(path.read_text())) if path.exists() else []
 
 
 def test_removed_building_left_its_tile(variant_build: tuple[Path, Path]) -> None:

@@ -28,6 +28,8 @@ from twin.report import Report
 
 #: Tag keys that can make an element street context (the values are decided by twin.context.osmfeatures).
 CONTEXT_KEYS = ("highway", "railway", "landuse", "leisure", "natural", "amenity", "place", "area:highway", "waterway")
+#: Export metadata that GeoJSON exports mix into the tags (not OSM tags; left out of what picking shows).
+EXPORT_KEYS = {"timestamp", "version", "changeset", "user", "uid", "id", "@id", "@type", "@timestamp", "@version"}
 #: Suffixes read as GeoJSON exports; everything else goes to osmium.
 GEOJSON_SUFFIXES = (".geojson", ".json")
 
@@ -127,7 +129,11 @@ def _geojson_elements(path: Path, report: Report) -> Iterator[OsmElement]:
             continue
         nested = properties.get("tags")
         flat = nested if isinstance(nested, dict) else properties
-        tags = {str(k): str(v) for k, v in flat.items() if v is not None and not isinstance(v, dict | list)}
+        tags = {
+            str(k): str(v)
+            for k, v in flat.items()
+            if v is not None and not isinstance(v, dict | list) and k not in EXPORT_KEYS
+        }
         if not is_context(tags):
             continue
         ident = feature.get("id") or properties.get("@id") or f"{path.name}/{index}"

@@ -9,6 +9,7 @@
 import { ACESFilmicToneMapping, Color, Group, PCFShadowMap, PerspectiveCamera, Scene, SRGBColorSpace, WebGLRenderer } from 'three';
 import * as api from './api.js';
 import { Navigation } from './controls.js';
+import { ContextLayer } from './layers/context.js';
 import { LayerHost } from './layers/host.js';
 import { MeasureLayer } from './layers/measure.js';
 import { PickingLayer } from './layers/picking.js';
@@ -98,6 +99,8 @@ const sun = host.register(new SunLayer({ explicitDate }));
 const variants = host.register(new VariantsLayer());
 host.register(new TerrainLayer());
 const picking = host.register(new PickingLayer());
+// After picking: a road, area or tree nearer than the building hit takes the selection.
+host.register(new ContextLayer());
 const measuring = host.register(new MeasureLayer());
 // Before xr: its controller listener must see a select before the session's picking does.
 host.register(new PinsLayer());
