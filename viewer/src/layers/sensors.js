@@ -26,6 +26,12 @@ function stationId(feature) {
   return String(feature.id ?? feature.properties?.id);
 }
 
+/** A station name for a label: Hamburg's "Verkehrszählstelle 0269952" as "0269952", at most 24 characters. */
+function shortName(name) {
+  const short = name.replace(/^(verkehrs)?zählstelle\s+/i, '');
+  return short.length > 24 ? `${short.slice(0, 23)}…` : short;
+}
+
 export class SensorsLayer {
   constructor() {
     this.name = 'sensors';
@@ -254,7 +260,10 @@ export class SensorsLayer {
     const origin = new Vector3().setFromMatrixPosition(camera.matrixWorld);
     const dir = new Vector3(ndc.x, ndc.y, 0.5).unproject(camera).sub(origin).normalize();
     const index = this.markers.pick(new Ray(origin, dir));
-    if (index !== null) this.openChart(index);
+    if (index === null) return;
+    // The chart takes the info panel's place: the building behind the station is not the pick.
+    this.ctx.host.get('picking')?.select(null);
+    this.openChart(index);
   }
 
   // XR ------------------------------------------------------------------------------------------------
@@ -312,7 +321,7 @@ export class SensorsLayer {
     cam.updateMatrixWorld(true);
     world.updateMatrixWorld(true);
     const eye = world.worldToLocal(new Vector3().setFromMatrixPosition(cam.matrixWorld));
-    this.markers.layout(eye, (s, v) => `${t(`sensors.kind.${s.kind}`)} · ${s.name}: ${v ?? '–'}`, renderer.xr.isPresenting ? 6 : 10);
+    this.markers.layout(eye, (s, v) => `${t(`sensors.kind.${s.kind}`)}: ${v ?? '–'} · ${shortName(s.name)}`, renderer.xr.isPresenting ? 6 : 10);
   }
 
   /** Test hook: each station's section colour now, by station id. */

@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { t } from '../ui/i18n.js';
-import { localMidnight } from './time.js';
+import { addDays, localMidnight } from './time.js';
 
 const WIDTH = 420;
 const HEIGHT = 170;
@@ -80,18 +80,24 @@ export class StationChart {
     this.el.querySelector('.week-title').textContent = t('sensors.week');
     this.day?.destroy();
     this.week?.destroy();
+    const dayOptions = chartOptions(tz, { label: t('sensors.count'), stroke: '#c62828', fill: 'rgba(198, 40, 40, 0.15)', width: 2, spanGaps: false });
+    dayOptions.scales.x = { time: true, range: () => [localMidnight(date, tz), localMidnight(addDays(date, 1), tz)] };
     this.day = new uPlot(
-      chartOptions(tz, { label: t('sensors.count'), stroke: '#c62828', fill: 'rgba(198, 40, 40, 0.15)', width: 2, spanGaps: false }),
+      dayOptions,
       [starts, sums],
       this.el.querySelector('.day'),
     );
-    const days = summary?.days ?? [];
+    // The seven days up to the shown one, a gap where there is no count.
+    const totals = new Map((summary?.days ?? []).map((d) => [d.date, d.total]));
+    const week = Array.from({ length: 7 }, (_, i) => addDays(date, i - 6));
+    const weekOptions = chartOptions(tz, { label: t('sensors.dailyTotal'), stroke: '#1565c0', fill: 'rgba(21, 101, 192, 0.4)', paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false } });
+    weekOptions.scales.x = { time: true, range: () => [localMidnight(week[0], tz), localMidnight(addDays(date, 1), tz)] };
     this.week = new uPlot(
-      chartOptions(tz, { label: t('sensors.dailyTotal'), stroke: '#1565c0', fill: 'rgba(21, 101, 192, 0.4)', paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false } }),
-      [days.map((d) => localMidnight(d.date, tz) + 43_200), days.map((d) => d.total)],
+      weekOptions,
+      [week.map((d) => localMidnight(d, tz) + 43_200), week.map((d) => totals.get(d) ?? null)],
       this.el.querySelector('.week'),
     );
-    this.shown = { station, date, facts, days: days.length };
+    this.shown = { station, date, facts, days: totals.size };
     this.el.hidden = false;
   }
 

@@ -28,7 +28,7 @@ export const KIND_COLOURS = { bicycle: '#2e7d32', car: '#6a1b9a', other: '#455a6
 /** Marker height as a share of its distance from the eye (about 1.7 degrees of view). */
 const SIZE = 0.03;
 const SECTION_WIDTH = 5;
-const DISC_RADIUS = 9;
+const DISC_RADIUS = 12;
 const DISC_SEGMENTS = 18;
 const _m = new Matrix4();
 const _q = new Quaternion();
@@ -37,7 +37,8 @@ const _p = new Vector3();
 
 function geometryFor(kind) {
   // A post with its foot on the station: round for bicycles, square for cars.
-  const g = kind === 'car' ? new BoxGeometry(0.7, 1, 0.7) : new CylinderGeometry(0.4, 0.4, 1, 14);
+  // Thin, so that the coloured section under it stays in sight from afar.
+  const g = kind === 'car' ? new BoxGeometry(0.22, 1, 0.22) : new CylinderGeometry(0.12, 0.12, 1, 12);
   return g.translate(0, 0.5, 0);
 }
 
@@ -118,9 +119,12 @@ export class SensorMarkers {
       this.group.add(mesh);
     }
     const positions = [];
-    this.ranges = stations.map((s) => {
+    this.ranges = stations.map((s, i) => {
       const first = positions.length / 3;
-      positions.push(...sectionTriangles(s.line.length >= 2 ? s.line : [s.point]));
+      // Stations on one spot (one per direction) each a few centimetres higher: no z-fighting.
+      const lift = (i % 8) * 0.04;
+      const line = (s.line.length >= 2 ? s.line : [s.point]).map((p) => ({ x: p.x, y: p.y + lift, z: p.z }));
+      positions.push(...sectionTriangles(line));
       return [first, positions.length / 3 - first];
     });
     const geometry = new BufferGeometry();
@@ -128,7 +132,7 @@ export class SensorMarkers {
     geometry.setAttribute('color', new BufferAttribute(new Float32Array(positions.length), 3));
     geometry.computeBoundingSphere();
     // Drawn over the ground and the terrain it lies on, under the markers.
-    const material = new MeshBasicMaterial({ vertexColors: true, side: DoubleSide, polygonOffset: true, polygonOffsetFactor: -4, polygonOffsetUnits: -4 });
+    const material = new MeshBasicMaterial({ vertexColors: true, side: DoubleSide, polygonOffset: true, polygonOffsetFactor: -4, polygonOffsetUnits: -4, toneMapped: false });
     this.sections = new Mesh(geometry, material);
     this.sections.name = 'sensor-sections';
     this.sections.renderOrder = 2;
@@ -173,6 +177,7 @@ export class SensorMarkers {
     }
     while (this.labels.length < maxLabels) {
       const s = labelSprite();
+      s.material.toneMapped = false; // read as drawn, not darkened by the scene's tone mapping
       this.labels.push(s);
       this.group.add(s);
     }

@@ -7,7 +7,7 @@ import { onLanguageChange, t } from '../ui/i18n.js';
 import { legend } from './ramp.js';
 
 const STYLE = `
-#sensors { left: 8px; bottom: 40px; padding: 6px 10px; max-width: 380px; }
+#sensors { left: 50%; transform: translateX(-50%); bottom: 28px; padding: 6px 10px; max-width: 400px; }
 #sensors h2 { font-size: 1em; margin: 0 0 4px; }
 #sensors .row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 3px 0; }
 #sensors input[type=range] { flex: 1; min-width: 140px; }
