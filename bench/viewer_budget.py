@@ -137,6 +137,17 @@ def enu_of(lon: float, lat: float, origin: dict[str, float]) -> tuple[float, flo
     return float(enu[0]), float(enu[1])
 
 
+def _spread(scene: dict[str, Any]) -> float:
+    """How far apart the street spots go: the demo's 300 m, or a quarter of a bigger scene's extent.
+
+    A city's quadrant spots then stand in its quadrants, not all in its central square kilometre.
+    """
+    west, south, east, north = scene["bounds"]
+    x0, y0 = enu_of(west, south, scene["origin"])
+    x1, y1 = enu_of(east, north, scene["origin"])
+    return max(1.0, min(x1 - x0, y1 - y0) / 4.0 / 300.0)
+
+
 def _settle(page: Any, timeout: float = 120_000) -> dict[str, Any]:
     """Wait for loaded tiles and a few more frames drawn with them, then read the last frame."""
     page.wait_for_function(READY_JS, timeout=timeout)
@@ -179,7 +190,8 @@ def measure(
         shot("vr_tabletop")
         page.evaluate(HEAD_PITCH_JS, 0.0)
 
-        spots = [(name, e, n, None) for name, (e, n) in SPOTS.items()]
+        spread = _spread(scene)
+        spots = [(name, e * spread, n * spread, None) for name, (e, n) in SPOTS.items()]
         for variant in scene.get("variants", []):
             for design in variant.get("designs", []):
                 origin = design.get("placement", {}).get("origin")

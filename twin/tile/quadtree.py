@@ -18,6 +18,8 @@ Choices (and why):
   tiles are Draco-compressed; the limit began as a precision one with 16-bit positions). Tiles above
   ``MAX_CONTENT_SIDE`` hold nothing and pass every building to their children; their geometric error is
   their side (not refining them shows nothing of their area), so a viewer always refines down to content.
+  The build then gives them coarse stand-ins (merged blocks, REPLACE refinement, an error of what the blocks
+  get wrong: :mod:`twin.tile.lod`), so at city scale a viewer refines to the buildings only near it.
 
 Pure numpy: no I/O, no geometry beyond centroids.
 """

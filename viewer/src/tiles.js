@@ -17,11 +17,11 @@ const DEG = Math.PI / 180;
  * whose geometric error says what they get wrong; a larger target keeps them longer. At street level every
  * view is drawn twice at the Quest's resolution, so it accepts twice the desktop's error and refines only
  * the few hundred metres around the visitor. The table-top miniature shrinks a city's errors with it (a
- * 14 km city on a 1.2 m table), so it asks for finer blocks than the desktop: its budget is spent on
- * blocks, not on the sixteenth of a pixel a whole city's houses would be (bench/README.md, "Viewer budget
- * at city scale").
+ * 14 km city on a 1.2 m table, where a pixel is some 20 m of city), so it asks for finer blocks than the
+ * desktop: at 6 px the 100k-building bench city stayed on its root's 64 blocks (bench/README.md, "Viewer
+ * budget at city scale"); a scene of a few tiles loads all of them, as before.
  */
-export const ERROR_TARGETS = { desktop: 12, tabletop: 6, street: 24 };
+export const ERROR_TARGETS = { desktop: 12, tabletop: 2, street: 24 };
 
 /**
  * The error target of a mode: 'tabletop' or 'street' in XR, any desktop tool ('orbit', 'walk', 'measure').
