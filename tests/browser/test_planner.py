@@ -109,6 +109,17 @@ def test_bad_token_and_bad_files_show_clear_errors(planner: Any, server: Planner
     # Nothing was stored by the refused uploads.
     status, uploads = server.get_json(f"{PLANNER}/uploads", server.token)
     assert status == 200 and uploads == []
+    # A new upload clears the previous error at once (issue 12).
+    page.get_by_label("Design file", exact=True).set_input_files(str(HOUSE))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    message(page, "Uploaded pmndrs_house-5.glb")
+    assert page.locator("#message.error").count() == 0
+    # Leave the scene as found for the next test.
+    _, (up,) = server.get_json(f"{PLANNER}/uploads", server.token)
+    r = page.request.delete(
+        f"{server.base}{PLANNER}/uploads/{up['id']}", headers={"Authorization": f"Bearer {server.token}"}
+    )
+    assert r.status == 204, r.text()
 
 
 def test_upload_place_build_preview_publish_and_move_on_the_map(
@@ -164,6 +175,11 @@ def test_upload_place_build_preview_publish_and_move_on_the_map(
     assert page.locator("#build-progress").evaluate("b => b.value") == 1
     assert "stage done" in str(page.locator("#build-log").text_content())
     assert "succeeded" in str(page.locator("#build-state").text_content())
+    # The page shows the design's metrics, the variant's deltas and the placement, in the planner's names.
+    page.wait_for_function("document.getElementById('design-report').textContent.includes('as built by build')")
+    report = str(page.locator("#design-report").text_content())
+    assert "(pmndrs_house-5.glb)" in report and "design.glb" not in report, report
+    assert "gross floor area" in report and "The variant removes" in report and "Placed by the anchor" in report
 
     # The map now shows the build's footprints and, dashed, where the builder put the design: the
     # page's own footprint (from the upload's bounds, heading 30°) lies on the builder's to 0.3 m.

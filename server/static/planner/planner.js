@@ -16,6 +16,8 @@ let following = null;
 let mapSource = ''; // which build's footprints the map shows
 let unsaved = false;
 let lastPlacement = null; // "variant/design" -> placement report of the newest succeeded build
+let lastDesigns = {}; // "variant/design" -> {title, metrics} of the newest succeeded build
+let lastVariants = {}; // variant id -> {removed, metrics_delta} of the newest succeeded build
 
 function say(text, error = false) {
   $('message').textContent = text;
@@ -197,7 +199,10 @@ function renderBuilds(s) {
       const query = variant ? `?variant=${encodeURIComponent(variant)}` : '';
       actions.append(link('Preview', `/${query}#preview=${encodeURIComponent(sceneUrl)}`, `Preview build ${b.id} in the viewer`), ' ');
       if (!b.published) {
+        const newest = s.builds.find((x) => x.state === 'succeeded');
         actions.append(button('Publish', async () => {
+          // Builds are listed newest first: publishing an older one goes back in time, so ask.
+          if (newest && newest.id !== b.id && !window.confirm(`Build ${b.id} is older than build ${newest.id}. Publish it anyway?`)) return;
           await call('POST', `/scenes/${scene}/builds/${b.id}/publish`);
           await refresh();
           say(`Published build ${b.id}: visitors now see it.`);
@@ -223,6 +228,7 @@ function upload(event) {
   event.preventDefault();
   const file = $('file').files[0];
   if (!file) return say('Choose a design file first.', true);
+  say(`Uploading ${file.name}…`); // a new upload clears the previous one's error
   const xhr = new XMLHttpRequest();
   const bar = $('upload-progress');
   const text = $('upload-text');
@@ -335,6 +341,51 @@ function updateMap() {
   map.setRemoved(removedIds());
   const placement = lastPlacement?.[`${$('variant-id').value}/${$('design-id').value}`];
   map.setBuilt(placement ? placement.footprint_corners.map((c) => [c.lon, c.lat]) : null);
+  showReport($('variant-id').value, $('design-id').value, placement);
+}
+
+const GFA_SOURCES = {
+  ifc_storeys: "the storeys' quantities",
+  ifc_spaces: "the spaces' quantities",
+  ifc_space_geometry: "the spaces' shapes",
+  'ifc_spaces+geometry': "the spaces' quantities and shapes",
+  estimate: 'footprint × storeys (estimated)',
+};
+
+/** The last build's metrics, deltas and placement report of the design being edited, in the planner's names. */
+function showReport(variant, design, placement) {
+  const out = $('design-report');
+  const d = lastDesigns[`${variant}/${design}`];
+  if (!d) {
+    out.replaceChildren();
+    return;
+  }
+  const m = d.metrics;
+  const v = lastVariants[variant] ?? {};
+  const num = (x, unit) => (Number.isFinite(x) ? `${Math.round(x).toLocaleString('en')} ${unit}` : '–');
+  const sign = (x, unit) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(Math.round(x)).toLocaleString('en')} ${unit}` : '–');
+  const gfaSource = m.gfa_source?.startsWith('ifc_storeys+') ? "the storeys' and spaces' quantities" : (GFA_SOURCES[m.gfa_source] ?? m.gfa_source);
+  const lines = [
+    `${d.title}${placement?.file ? ` (${placement.file})` : ''}, as built by build ${d.build}:`,
+    `footprint ${num(m.footprint_area, 'm²')}, height ${Number.isFinite(m.height) ? m.height.toFixed(1) : '–'} m, ` +
+      `${m.storeys ?? '–'} storeys, gross floor area ${num(m.gross_floor_area, 'm²')} from ${gfaSource}.`,
+  ];
+  if (v.delta) {
+    const r = v.delta.removed ?? {};
+    lines.push(
+      `The variant removes ${r.count ?? 0} building${r.count === 1 ? '' : 's'} (${num(r.gross_floor_area, 'm²')} floor area); ` +
+        `change: floor area ${sign(v.delta.delta?.gross_floor_area, 'm²')}, footprint ${sign(v.delta.delta?.footprint_area, 'm²')}.`,
+    );
+  }
+  if (placement) {
+    const o = placement.origin ?? {};
+    lines.push(
+      `Placed by ${placement.route === 'anchor' ? 'the anchor' : `the file's georeference (${placement.route})`} at ` +
+        `${o.lon?.toFixed(6)}, ${o.lat?.toFixed(6)}, heading ${placement.heading_true?.toFixed(1)}°.`,
+    );
+    for (const note of placement.notes ?? []) lines.push(`Note: ${note}`);
+  }
+  out.replaceChildren(...lines.map((text) => Object.assign(document.createElement('p'), { textContent: text })));
 }
 
 /** Footprints and placement reports from the newest succeeded build (draft or published). */
@@ -345,8 +396,14 @@ async function loadMapSource(s) {
   const base = build.preview.replace(/tileset\.json$/, '');
   const meta = await fetch(`${base}scene.json`).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`scene.json: HTTP ${r.status}`))));
   lastPlacement = {};
+  lastDesigns = {};
+  lastVariants = {};
   for (const v of meta.variants ?? []) {
-    for (const d of v.designs ?? []) if (d.placement?.footprint_corners) lastPlacement[`${v.id}/${d.id}`] = d.placement;
+    lastVariants[v.id] = { removed: v.removed ?? [], delta: v.metrics_delta ?? null };
+    for (const d of v.designs ?? []) {
+      if (d.placement?.footprint_corners) lastPlacement[`${v.id}/${d.id}`] = d.placement;
+      lastDesigns[`${v.id}/${d.id}`] = { title: d.title, metrics: d.metrics ?? {}, build: build.id };
+    }
   }
   let features = [];
   const head = await fetch(`${base}buildings.geojson`, { method: 'HEAD' });
