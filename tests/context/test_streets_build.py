@@ -37,6 +37,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _uris(tile: dict[str, Any]) -> list[str]:
+    own = [tile["content"]["uri"]] if "content" in tile else []
+    return own + [u for child in tile.get("children", []) for u in _uris(child)]
+
+
 def test_manifest_switch() -> None:
     assert _scene().context == ContextSpec()
     assert _scene({"trees": False}).context == ContextSpec(trees=False)
@@ -49,16 +54,18 @@ def test_manifest_switch() -> None:
 def test_layers_are_listed_and_valid(built: Path, gltf_validator) -> None:  # type: ignore[no-untyped-def]
     scene = json.loads((built / "scene.json").read_text())
     layers = {layer["id"]: layer for layer in scene["layers"]}
-    assert {"buildings", "roads", "areas"} <= set(layers)
+    assert {"buildings", "roads", "areas", "trees"} <= set(layers)
     report = json.loads((built / "report.json").read_text())
     glbs = []
-    for name in ("roads", "areas"):
+    for name in ("roads", "areas", "trees"):
+        if name not in layers:
+            continue
         assert layers[name]["tileset"] == f"{name}/tileset.json"
         assert layers[name]["features"] == report["context"][name]["features"] > 0
         tileset = json.loads((built / name / "tileset.json").read_text())
         assert validate_tileset_json(tileset) == []
-        for child in tileset["root"]["children"]:
-            glb = (built / name / child["content"]["uri"]).resolve().read_bytes()
+        for uri in _uris(tileset["root"]):
+            glb = (built / name / uri).resolve().read_bytes()
             assert validate_glb_extensions(glb) == []
             glbs.append(glb)
     for result in gltf_validator(glbs):

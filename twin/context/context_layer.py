@@ -37,6 +37,7 @@ from twin.context.terrain import HeightGrid
 from twin.context.trees import Trees, place_trees, shape_meshes
 from twin.crs import Frame
 from twin.encode.glb import (
+    _ELEMENT_ARRAY_BUFFER,
     _FLOAT,
     _UNSIGNED_SHORT,
     MeshBatch,
@@ -57,7 +58,9 @@ from twin.store import write_blob, write_json_atomic
 #: Keys a ``[context]`` table may hold.
 CONTEXT_KEYS = {"roads", "areas", "trees", "margin"}
 #: Side of a context tile (m).
-TILE_SIZE = 500.0
+TILE_SIZE = 1000.0
+#: Geometric error (m) of the empty tile above each leaf, per layer: trees load within about a kilometre.
+NEAR = {"trees": 20.0}
 #: Source formats that carry OSM context.
 OSM_FORMATS = ("osm", "osm-geojson")
 #: The metadata class of every context layer: one row per OSM feature.
@@ -212,27 +215,30 @@ def encode_trees(trees: Trees, frame: Frame) -> ContextContent:
     local = frame.exact_local(trees.positions)
     centre = (local.min(axis=0) + local.max(axis=0)) / 2.0
     buffers, accessors = _Buffers(), _Accessors()
-    meshes, nodes, materials = [], [], []
+    meshes, nodes = [], []
     triangles = 0
     for index, shape in enumerate(shape_meshes()):
         chosen = trees.shapes == index
         if not chosen.any():
             continue
-        primitives = []
-        for positions, normals, faces, color in shape.parts:
-            linear = [*map(float, _srgb_to_linear_float(np.array(color))), 1.0]
-            materials.append(_material(linear))
-            gp, gn = to_gltf_axes(positions).astype(np.float32), to_gltf_axes(normals).astype(np.float32)
-            p = accessors.add(
-                _FLOAT, "VEC3", len(gp), buffers.add_attribute(gp), min=gp.min(0).tolist(), max=gp.max(0).tolist()
-            )
-            n = accessors.add(_FLOAT, "VEC3", len(gn), buffers.add_attribute(gn))
-            i = accessors.add(
-                _UNSIGNED_SHORT, "SCALAR", faces.size, buffers.add(faces.astype("<u2").tobytes(), target=34963)
-            )
-            primitives.append(
-                {"attributes": {"POSITION": p, "NORMAL": n}, "indices": i, "material": len(materials) - 1}
-            )
+        # Trunk and crown in one primitive coloured per vertex: one draw call per shape and tile.
+        gp = to_gltf_axes(np.concatenate([part[0] for part in shape.parts])).astype(np.float32)
+        gn = to_gltf_axes(np.concatenate([part[1] for part in shape.parts])).astype(np.float32)
+        colors = np.concatenate([np.tile(part[3], (len(part[0]), 1)) for part in shape.parts])
+        linear = _srgb_to_linear_float(colors).astype(np.float32)
+        starts = np.cumsum([0] + [len(part[0]) for part in shape.parts[:-1]])
+        faces = np.concatenate([part[2].astype(np.int64) + s for part, s in zip(shape.parts, starts, strict=True)])
+        p = accessors.add(
+            _FLOAT, "VEC3", len(gp), buffers.add_attribute(gp), min=gp.min(0).tolist(), max=gp.max(0).tolist()
+        )
+        attributes = {
+            "POSITION": p,
+            "NORMAL": accessors.add(_FLOAT, "VEC3", len(gn), buffers.add_attribute(gn)),
+            "COLOR_0": accessors.add(_FLOAT, "VEC3", len(linear), buffers.add_attribute(linear)),
+        }
+        index_view = buffers.add(faces.astype("<u2").tobytes(), target=_ELEMENT_ARRAY_BUFFER)
+        indices = accessors.add(_UNSIGNED_SHORT, "SCALAR", faces.size, index_view)
+        primitives = [{"attributes": attributes, "indices": indices, "material": 0}]
         meshes.append({"primitives": primitives})
         translation = to_gltf_axes(local[chosen] - centre).astype(np.float32)
         scale = np.column_stack([trees.crowns[chosen], trees.heights[chosen], trees.crowns[chosen]]).astype(np.float32)
@@ -267,7 +273,7 @@ def encode_trees(trees: Trees, frame: Frame) -> ContextContent:
         "scenes": [{"nodes": list(range(len(nodes)))}],
         "nodes": nodes,
         "meshes": meshes,
-        "materials": materials,
+        "materials": [_material([1.0, 1.0, 1.0, 1.0])],
         "accessors": accessors.items,
         "bufferViews": buffers.views,
         "buffers": buffers.buffers(),
@@ -301,14 +307,22 @@ def subset_trees(trees: Trees, chosen: np.ndarray) -> Trees:
     )
 
 
-def context_tileset(contents: Mapping[str, ContextContent], uris: Mapping[str, str], frame: Frame) -> Tileset:
-    """A layer's tileset: a root without content over one leaf per tile, under the scene frame's transform."""
+def context_tileset(
+    contents: Mapping[str, ContextContent], uris: Mapping[str, str], frame: Frame, near: float | None = None
+) -> Tileset:
+    """A layer's tileset: a root without content over one leaf per tile, under the scene frame's transform.
+
+    near : where given, each leaf sits under an empty tile of this geometric error (m), so a viewer loads a
+        tile only within a distance of its box (about 50 × ``near`` at the desktop's 16 px; trees use it)
+    """
     children = [Tile(Box(c.lo, c.hi), 0.0, uris[key]) for key, c in sorted(contents.items()) if c.features]
+    if near is not None:
+        children = [Tile(c.box, near, None, children=[c]) for c in children]
     top = Box(children[0].box.lo, children[0].box.hi)
     for child in children[1:]:
         top = top.union(child.box)
     # Tiles load within about TILE_SIZE (a screen-space error of 16 px at that distance, roughly).
-    root = Tile(top, TILE_SIZE / 4.0, None, "ADD", frame.matrix, children)
+    root = Tile(top, max(TILE_SIZE / 4.0, near or 0.0), None, "ADD", frame.matrix, children)
     return Tileset(root=root, geometric_error=TILE_SIZE / 2.0)
 
 
@@ -388,7 +402,7 @@ def _store(
     layer_dir = out / layer
     prefix = os.path.relpath(blob_dir.resolve(), layer_dir.resolve()).replace(os.sep, "/") + "/"
     names = {key: write_blob(blob_dir, c.glb) for key, c in contents.items()}
-    tileset = context_tileset(contents, {k: prefix + n for k, n in names.items()}, frame)
+    tileset = context_tileset(contents, {k: prefix + n for k, n in names.items()}, frame, NEAR.get(layer))
     tileset.tileset_version = version
     write_json_atomic(layer_dir / "tileset.json", tileset.to_dict())
     figures = {
