@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import _build_viewer
 from helpers import serve_in_thread, wait_ready
-from test_xr import AIM_JS, _frames, _trigger
+from test_xr import AIM_JS, BUDGET, _frames, _per_eye, _trigger
 from twin_tileset import write_scene
 
 pytestmark = pytest.mark.browser
@@ -120,3 +120,6 @@ def test_vr_time_strip_and_pick_a_station(page: Any, base: str) -> None:
     page.wait_for_function(f"{LAYER}.chartShown?.xr === true", timeout=10_000)
     assert page.evaluate(f"{LAYER}.board.mesh.visible")
     assert page.evaluate(f"{LAYER}.chartShown.days") >= 1
+    # With markers, sections, labels, the strip and the board, the VR frame keeps test_xr's budget.
+    per_eye = _per_eye(page)
+    assert per_eye["draw_calls_per_eye"] <= BUDGET["draw_calls_per_eye"], per_eye

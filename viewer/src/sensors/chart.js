@@ -5,7 +5,7 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { t } from '../ui/i18n.js';
+import { language, t } from '../ui/i18n.js';
 import { addDays, localMidnight } from './time.js';
 
 const WIDTH = 420;
@@ -27,13 +27,18 @@ export function dayFacts(dayEntry) {
   return { total: dayEntry?.total ?? null, peakHour: dayEntry?.peak_hour ?? null, peak: dayEntry?.peak ?? null };
 }
 
-/** uPlot options of one chart: a time axis in the source's zone, counts from zero, one series. */
-function chartOptions(tz, series) {
+/**
+ * uPlot options of one chart: a time axis in the source's zone labelled in the visitor's language
+ * (`format`: Intl options, 24-hour clock), counts from zero, one series.
+ */
+function chartOptions(tz, series, format) {
+  const fmt = new Intl.DateTimeFormat(language(), { timeZone: tz, hourCycle: 'h23', ...format });
   return {
     width: WIDTH,
     height: HEIGHT,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), tz),
     legend: { show: false },
+    axes: [{ values: (u, splits) => splits.map((ts) => fmt.format(new Date(ts * 1000))) }, {}],
     scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } },
     series: [{}, series],
   };
@@ -80,7 +85,7 @@ export class StationChart {
     this.el.querySelector('.week-title').textContent = t('sensors.week');
     this.day?.destroy();
     this.week?.destroy();
-    const dayOptions = chartOptions(tz, { label: t('sensors.count'), stroke: '#c62828', fill: 'rgba(198, 40, 40, 0.15)', width: 2, spanGaps: false });
+    const dayOptions = chartOptions(tz, { label: t('sensors.count'), stroke: '#c62828', fill: 'rgba(198, 40, 40, 0.15)', width: 2, spanGaps: false }, { hour: '2-digit', minute: '2-digit' });
     dayOptions.scales.x = { time: true, range: () => [localMidnight(date, tz), localMidnight(addDays(date, 1), tz)] };
     this.day = new uPlot(
       dayOptions,
@@ -90,7 +95,7 @@ export class StationChart {
     // The seven days up to the shown one, a gap where there is no count.
     const totals = new Map((summary?.days ?? []).map((d) => [d.date, d.total]));
     const week = Array.from({ length: 7 }, (_, i) => addDays(date, i - 6));
-    const weekOptions = chartOptions(tz, { label: t('sensors.dailyTotal'), stroke: '#1565c0', fill: 'rgba(21, 101, 192, 0.4)', paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false } });
+    const weekOptions = chartOptions(tz, { label: t('sensors.dailyTotal'), stroke: '#1565c0', fill: 'rgba(21, 101, 192, 0.4)', paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false } }, { weekday: 'short', day: 'numeric' });
     weekOptions.scales.x = { time: true, range: () => [localMidnight(week[0], tz), localMidnight(addDays(date, 1), tz)] };
     this.week = new uPlot(
       weekOptions,
