@@ -65,6 +65,25 @@ def test_unreadable_sources_are_named(name: str, fmt: str) -> None:
         read_all(fmt)(FUZZ / name)
 
 
+@pytest.mark.parametrize("fmt", ["footprints", "osm-geojson"])
+def test_unknown_geometry_type_is_skipped(fmt: str) -> None:
+    # {"type": ""} made shapely raise GeometryTypeError (a ShapelyError, not a GEOSException).
+    assert read_all(fmt)(FUZZ / "geometry_type_empty.geojson") == 0
+
+
+def test_sensors_position_of_objects_is_reported() -> None:
+    # LineString coordinates that are objects: KeyError: 0 out of the ingest.
+    result: Any = ingest(FUZZ / "sensors_point_objects.json")
+    assert result.stations == [] and result.error is None
+    assert "missing position" in json.dumps(result.report.to_dict())
+
+
+def test_sensors_datastreams_not_a_list() -> None:
+    # "Datastreams": 3 and "Things": 5 gave TypeError ('int' object is not iterable); now they hold nothing.
+    result: Any = ingest(FUZZ / "sensors_datastreams_not_a_list.json")
+    assert result.stations == [] and result.error is None
+
+
 @pytest.mark.parametrize(("fmt", "count"), [("footprints", 1), ("osm-geojson", 0)])
 def test_properties_that_are_not_an_object(fmt: str, count: int) -> None:
     # "properties": [1, 2] gave AttributeError ('list' object has no attribute 'get'); now it is no properties.

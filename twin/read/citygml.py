@@ -239,7 +239,7 @@ def _read_building(el: Any, file: _File) -> Iterator[Building]:
                     if key not in attrs and key in building_attrs:
                         attrs[key] = building_attrs[key]
             yield _record(fid, file.source, crs, surfaces, lod, attrs, parent, file.report)
-        except (ValueError, shapely.errors.GEOSException) as exc:
+        except (ValueError, shapely.errors.ShapelyError) as exc:  # GEOSException, GeometryTypeError
             file.report.skip(fid, f"unreadable geometry ({type(exc).__name__})")
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import shapely
 import shapely.wkb
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from twin.errors import CRSError, SourceError, UnsupportedFormat
@@ -150,7 +150,7 @@ def _geojson_features(path: Path, options: ReaderOptions, source: str) -> tuple[
             fid = _feature_id(attributes, feature.get("id"), index, options, f"{source}/")
             try:
                 geometry = shape(feature["geometry"]) if feature.get("geometry") else None
-            except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
+            except (KeyError, TypeError, ValueError, AttributeError, ShapelyError):
                 geometry = None
             yield fid, geometry, attributes
 
@@ -200,7 +200,7 @@ def _gpkg_features(
                 fid = _feature_id(attributes, attributes.get(pk) if pk else None, index, options, prefix)
                 try:
                     geometry = parse_gpkg_geometry(blob) if blob is not None else None
-                except (ValueError, GEOSException, struct.error):
+                except (ValueError, ShapelyError, struct.error):
                     report.skip(fid, "unreadable geometry")
                     continue
                 yield crs, fid, geometry, attributes

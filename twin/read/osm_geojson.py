@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from twin.errors import SourceError
@@ -79,7 +79,7 @@ def read_osm_geojson(
         feature_id = _osm_id(feature, properties, index, source)
         try:
             geometry = shape(feature["geometry"]) if feature.get("geometry") else None
-        except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
+        except (KeyError, TypeError, ValueError, AttributeError, ShapelyError):
             report.skip(feature_id, "unreadable geometry")
             continue
         footprint, problem = clean_footprint(geometry)

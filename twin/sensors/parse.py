@@ -134,13 +134,13 @@ def _streams(item: dict[str, Any], url_stream: str | None) -> Iterator[tuple[dic
             yield {}, {"@iot.id": url_stream, "_observations_only": True}, [item]
         return
     if "location" in item and "Datastreams" not in item:  # a Location with its Things
-        for thing in item.get("Things") or []:
+        for thing in _list(item.get("Things")):
             if isinstance(thing, dict):
                 thing = {**thing, "Locations": [item]}
                 yield from _streams(thing, url_stream)
         return
     if "Datastreams" in item or "Locations" in item or "/Things(" in str(item.get("@iot.selfLink", "")):
-        for stream in item.get("Datastreams") or []:
+        for stream in _list(item.get("Datastreams")):
             if isinstance(stream, dict):
                 yield item, stream, _list(stream.get("Observations"))
         return
@@ -276,7 +276,7 @@ def _to_lonlat(sid: str, geom: dict[str, Any], opts: ParseOptions, report: Inges
             ring = [_xy(p) for p in raw[0]]
             points = [(sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring))]
             report.repair(sid, "polygon position drawn at its centroid")
-    except (TypeError, ValueError, IndexError, ZeroDivisionError):
+    except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):  # KeyError: a point that is an object
         report.skip(sid, "missing position", f"{kind} coordinates are not numbers")
         return None
     declared = _declared_crs(geom, opts.crs)
