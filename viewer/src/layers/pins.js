@@ -197,6 +197,10 @@ export class PinsLayer {
     this._openForm(this.placeOf(hit));
   }
 
+  onKey(e) {
+    if (e.key === 'Escape' && (this.placing || this.place)) this.stopPlacing();
+  }
+
   onPick(hit) {
     if (!this.placing || !hit || !this.api) return;
     this._openForm(this.placeOf(hit));

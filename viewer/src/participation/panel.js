@@ -70,6 +70,12 @@ export class PinsPanel {
     this.aside = el('aside', { id: 'pins', 'aria-labelledby': 'pins-title', hidden: true });
     this.summary = el('aside', { id: 'pins-summary', 'aria-labelledby': 'pins-summary-title', hidden: true });
     root.append(this.aside, this.summary);
+    // Typing a text must not drive the view: the viewer's shortcuts (1-3, V, C, WASD) listen on window.
+    const typing = (e) => {
+      if (e.target instanceof HTMLTextAreaElement || (e.target instanceof HTMLInputElement && e.target.type === 'text')) e.stopPropagation();
+    };
+    this.aside.addEventListener('keydown', typing);
+    this.aside.addEventListener('keyup', typing);
     this._settings = null;
     this._place = null;
     /** Forms being filled in survive re-renders (a poll that brings a new item must not eat a text). */
