@@ -16,7 +16,7 @@ from .harness import findings_dir
 
 PROFILE = os.environ.get("TWIN_FUZZ_PROFILE", "ci")
 #: Examples per reader and mutation kind in the ci profile (scaled per test by its cost).
-CI_EXAMPLES = 24
+CI_EXAMPLES = 20
 LONG_EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "1500"))
 
 _COMMON = {"deadline": None, "suppress_health_check": list(HealthCheck), "print_blob": True}

@@ -54,7 +54,7 @@ def test_bodies_and_parameters(env: Env) -> None:
     failures: list[str] = []
 
     def fuzz_with(operation: schemathesis.APIOperation, headers: dict[str, str]) -> None:
-        @fuzz_settings(0.4)
+        @fuzz_settings(0.3)
         @given(case=operation.as_strategy())
         def fuzz(case: schemathesis.Case) -> None:
             for name, value in known.items():

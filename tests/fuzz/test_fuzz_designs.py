@@ -105,7 +105,7 @@ def test_obj_and_mtl(data: bytes, mtl: bytes | None) -> None:
     check_reader("obj", lambda p: check_design(p, name="fuzz"), data, ".obj", allow=SANDBOXED, beside=beside)
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(data=byte_mutation(seeds.read("fuzz/seeds/box.ifc")))
 def test_ifc_bytes(data: bytes) -> None:
     check_reader("ifc", upload_check, data, ".ifc", allow=SANDBOXED)
