@@ -70,7 +70,7 @@ def viewer(browser: Any, hamburg: dict[str, Any]) -> Iterator[Any]:
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(f"{hamburg['base']}/?id={SCENE_ID}&lang=en&date=2024-06-21T11:00:00Z&test=1")
     wait_ready(page)
-    page.wait_for_function(CONTEXT_READY_JS, arg=list(LAYERS), timeout=60_000)
+    page.wait_for_function(CONTEXT_READY_JS, arg=["roads", "areas"], timeout=60_000)
     yield page
     context.close()
 
@@ -93,6 +93,9 @@ def test_roads_areas_and_trees_are_drawn_and_toggle(viewer: Any, hamburg: dict[s
     layers = {layer["id"]: layer for layer in hamburg["scene"]["layers"]}
     for layer in LAYERS:
         assert layers[layer]["tileset"] == f"{layer}/tileset.json" and layers[layer]["features"] > 0
+    # Trees load within about 3 km: look at the centre from nearer than the start view.
+    look_at(viewer, [0.0, 0.0, 0.0], (0.0, 600.0, 600.0))
+    viewer.wait_for_function(CONTEXT_READY_JS, arg=list(LAYERS), timeout=60_000)
     info = viewer.evaluate("window.__twin.host.get('context').info()")
     for layer in LAYERS:
         assert info[layer]["url"].endswith(f"/tiles/{SCENE_ID}/{layer}/tileset.json")

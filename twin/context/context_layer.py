@@ -59,8 +59,9 @@ from twin.store import write_blob, write_json_atomic
 CONTEXT_KEYS = {"roads", "areas", "trees", "margin"}
 #: Side of a context tile (m).
 TILE_SIZE = 1000.0
-#: Geometric error (m) of the empty tile above each leaf, per layer: trees load within about a kilometre.
-NEAR = {"trees": 20.0}
+#: Geometric error (m) of the empty tile above each leaf, per layer: trees load within about 3 km of the camera
+#: (at the desktop's 12 px target and a 700 px high 50° view), so a city's far trees cost nothing.
+NEAR = {"trees": 50.0}
 #: Source formats that carry OSM context.
 OSM_FORMATS = ("osm", "osm-geojson")
 #: The metadata class of every context layer: one row per OSM feature.
@@ -313,7 +314,7 @@ def context_tileset(
     """A layer's tileset: a root without content over one leaf per tile, under the scene frame's transform.
 
     near : where given, each leaf sits under an empty tile of this geometric error (m), so a viewer loads a
-        tile only within a distance of its box (about 50 × ``near`` at the desktop's 16 px; trees use it)
+        tile only within a distance of its box (about 60 × ``near`` at the desktop's 12 px; trees use it)
     """
     children = [Tile(Box(c.lo, c.hi), 0.0, uris[key]) for key, c in sorted(contents.items()) if c.features]
     if near is not None:
