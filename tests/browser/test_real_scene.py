@@ -142,8 +142,9 @@ def test_variant_replaces_the_building(viewer: Any, real_scene: RealScene) -> No
     assert info["url"].endswith(f"/variants/{VARIANT}/tileset.json") and info["errors"] == []
     picked = viewer.evaluate(PICK_JS, house_roof)
     assert picked is not None and picked.get("id") != REPLACED, picked
-    # The house's parts carry the design's own metadata (source: the glb), not an OSM id.
-    assert picked["source"] == "pmndrs_house-5.glb" and picked["design"] == "pmndrs_house-5", picked
+    # The house's parts carry the design's own metadata (source: the glb; design: its id in the manifest,
+    # not the file's stem or an internal name, issue 12), not an OSM id.
+    assert picked["source"] == "pmndrs_house-5.glb" and picked["design"] == "house-5", picked
     after = canvas_pixels(viewer)
     assert np.mean(np.any(before != after, axis=2)) > 0.01, "the drawing did not change"
     metrics = viewer.locator("#metrics")
