@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from .serverenv import env  # noqa: F401 (the server tests' app fixture, for the API and upload fuzzing)
+
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "server"))
-from conftest import env  # noqa: E402, F401 (the server tests' app fixture, for the API and upload fuzzing)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,20 +9,17 @@ and every 4xx answers problem+json.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import schemathesis
 from hypothesis import given
 
 from .profiles import fuzz_settings
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
-from conftest import Env
-from test_participation import pin
+from .serverenv import Env
 
 DEVICE = {"X-Device-Key": "fuzz-device-key-0123456789abcdef"}
+#: A valid contribution inside the scene, so the routes that name one have a real one to work on.
+PIN = {"category": "question", "text": "Why here?", "position": {"lon": 9.96, "lat": 53.57, "height": 60.0}}
 
 
 def _has_input(operation: Any) -> bool:
@@ -42,7 +39,7 @@ def _problems(case: schemathesis.Case, response: Any) -> list[str]:
 
 
 def test_bodies_and_parameters(env: Env) -> None:
-    created = env.client.post("/api/scenes/demo/participation/contributions", json=pin(), headers=DEVICE)
+    created = env.client.post("/api/scenes/demo/participation/contributions", json=PIN, headers=DEVICE)
     known = {"scene": "demo", "variant": "fuzz", "design": "fuzz", "station": "fuzz-1"}
     if created.status_code == 201:
         known["cid"] = created.json()["id"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,9 @@ from twin.validate import validate_glb_extensions
 from . import seeds
 from .harness import run_isolated
 from .readers import read_all
+from .serverenv import Env
 from .test_fuzz_designs import join_glb
 from .test_fuzz_sensors import ingest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
-from conftest import Env
 
 FUZZ = seeds.FUZZ
 #: Seconds a regression input may take (each took forever, or blew the stack, before its fix).
