@@ -35,10 +35,17 @@ HOSTILE = Path(__file__).parent.parent / "fixtures" / "designs" / "hostile"
 LIMITS = sandbox.Limits(memory_bytes=400 * 2**20, cpu_seconds=6, wall_seconds=60.0)
 #: file -> what the answer must say
 EXPECTED = {
-    "selfref_placement.ifc": "the IFC reader crashed (SIGSEGV)",
-    "mapped_bomb.ifc": "the IFC reader needed more than 400 MiB",
-    "boolean_loop.ifc": "the IFC reader took longer than",
+    # The self-referencing placement recurses in native code: it dies of the stack (SIGSEGV) or, where each
+    # level also allocates, at the memory limit first; either is the reader dying on this file.
+    "selfref_placement.ifc": ("the IFC reader crashed (SIGSEGV)", "the IFC reader needed more than 400 MiB"),
+    "mapped_bomb.ifc": ("the IFC reader needed more than 400 MiB",),
+    "boolean_loop.ifc": ("the IFC reader took longer than",),
 }
+
+
+def expected(name: str, text: str) -> bool:
+    """True if ``text`` names the file ``name`` and says one of the ways its reader may fail on it."""
+    return name in text and any(phrase in text for phrase in EXPECTED[name])
 
 
 def check(path: Path, limits: sandbox.Limits = LIMITS) -> Any:
@@ -61,7 +68,7 @@ def test_sandbox_turns_each_hostile_file_into_an_error(name: str) -> None:
             reader="IFC reader",
             preload=("twin.designs.ifc",),
         )
-    assert EXPECTED[name] in str(info.value) and name in str(info.value)
+    assert expected(name, str(info.value)), info.value
     assert time.monotonic() - started < LIMITS.wall_seconds + 5
 
 
@@ -178,7 +185,7 @@ def test_hostile_upload_is_a_422_and_the_server_goes_on(live: Live, name: str) -
     )
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert EXPECTED[name] in r.json()["detail"] and name in r.json()["detail"]
+    assert expected(name, r.json()["detail"]), r.json()
     live.assert_serving()
     # nothing left behind, and the next upload goes through
     assert sorted(p.name for p in (live.settings.data_dir / "uploads").glob("*")) == before
@@ -205,7 +212,7 @@ def test_hostile_design_fails_its_build_and_the_server_goes_on(live: Live, name:
         build = httpx.post(base, headers=live.planner).json()["id"]
         done = _wait_build(f"{base}/{build}", live.planner)
         assert done["state"] == "failed", done
-        assert EXPECTED[name] in done["error"] and name in done["error"] and variant in done["error"], done
+        assert expected(name, done["error"]) and variant in done["error"], done
         live.assert_serving()
     finally:
         db.scenes.delete_variant("demo", variant)
