@@ -37,3 +37,14 @@ def test_the_contracts_are_there() -> None:
     assert forbidden and forbidden[0]["forbidden_modules"] == ["server"]
     layers = contracts["layers"]["layers"]
     assert layers[0] == "cli" and layers[-1].startswith("records")
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test folders without ``__init__.py`` by basename: two ``test_x.py`` there stop collection."""
+    tests = Path(__file__).resolve().parent
+    seen: dict[str, Path] = {}
+    for path in sorted(tests.rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists() or "node_modules" in path.parts:
+            continue
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a module name"
+        seen[path.name] = path
