@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -89,7 +89,7 @@ def _osmium_elements(path: Path, report: Report) -> Iterator[OsmElement]:
             continue
         try:
             element = _osmium_element(obj, tags)
-        except (osmium.InvalidLocationError, ValueError, GEOSException):
+        except (osmium.InvalidLocationError, ValueError, ShapelyError):
             report.count("context_skipped")
             continue
         if element is not None:
@@ -139,7 +139,7 @@ def _geojson_elements(path: Path, report: Report) -> Iterator[OsmElement]:
         ident = feature.get("id") or properties.get("@id") or f"{path.name}/{index}"
         try:
             geometry = shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
+        except (KeyError, TypeError, ValueError, AttributeError, ShapelyError):
             report.count("context_skipped")
             continue
         yield OsmElement(str(ident), geometry, tags)
