@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiorun
 import pytest
 
 from server.realtime.hub import Hub, Latest
@@ -21,7 +22,7 @@ def test_broadcast_reaches_the_others_in_the_room_only() -> None:
         assert hub.broadcast(None, "hello", room="visit-2") == 1
         assert await elsewhere.receive() == "hello"
 
-    asyncio.run(main())
+    aiorun.run(main())
 
 
 def test_leave_ends_receive_and_forgets_empty_rooms() -> None:
@@ -38,7 +39,7 @@ def test_leave_ends_receive_and_forgets_empty_rooms() -> None:
         assert "r" not in hub.rooms
         assert hub.broadcast(None, "nobody", room="r") == 0
 
-    asyncio.run(main())
+    aiorun.run(main())
 
 
 def test_a_slow_client_is_dropped_and_the_room_goes_on() -> None:
@@ -55,7 +56,7 @@ def test_a_slow_client_is_dropped_and_the_room_goes_on() -> None:
         assert await slow.receive() is None
         # a broadcast to a room with a dropped client never blocked: this ran without awaiting anyone
 
-    asyncio.run(main())
+    aiorun.run(main())
 
 
 def test_queue_size_must_be_positive() -> None:
@@ -81,4 +82,4 @@ def test_superseding_values_arrive_latest_only_and_at_most_once_per_interval() -
         assert isinstance(again, Latest) and again.values == {"guide": 10}
         assert loop.time() - start >= 0.04
 
-    asyncio.run(main())
+    aiorun.run(main())

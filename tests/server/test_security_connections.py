@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Iterator
 
+import aiorun
 import pytest
 from conftest import Env
 from liveserver import call, twin_serve
@@ -194,4 +195,4 @@ def test_websockets_outlive_the_header_deadline_and_free_their_slot(env: Env) ->
                 await asyncio.sleep(2.5)  # longer than the header deadline (1.5 s)
                 await ws.ping()
 
-        asyncio.run(main())
+        aiorun.run(main())

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiorun
 import pytest
 from conftest import Env
 from fastapi.testclient import TestClient
@@ -174,7 +175,6 @@ def test_a_late_joiner_gets_the_state_people_and_last_poses_at_once(client: Test
 
 def test_poses_supersede_instead_of_queueing() -> None:
     """A receiver that is behind gets each person's latest pose once, not every pose sent meanwhile."""
-    import asyncio
 
     async def main() -> None:
         svc = S.VisitService()
@@ -190,7 +190,7 @@ def test_poses_supersede_instead_of_queueing() -> None:
         assert len(poses) == 1 and poses[0]["p"][host.person]["h"][0] == 29.0
         await svc.close()
 
-    asyncio.run(main())
+    aiorun.run(main())
 
 
 def test_a_dropped_connection_resumes_as_the_same_person(client: TestClient, env: Env) -> None:

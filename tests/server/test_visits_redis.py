@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiorun
 import httpx
 import pytest
 import websockets
@@ -96,7 +97,7 @@ def test_the_redis_backend_stores_changes_atomically_and_publishes(redis_url: st
         await a.close()
         await b.close()
 
-    asyncio.run(main())
+    aiorun.run(main())
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def test_people_on_different_server_processes_see_each_other(two_servers: tuple[
             welcome = json.loads(await again.recv())
             assert welcome["you"] == aw["you"] and welcome["state"]["variant"] == "tower"
 
-    asyncio.run(main())
+    aiorun.run(main())
 
 
 def test_an_unreachable_redis_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
