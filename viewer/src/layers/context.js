@@ -69,7 +69,9 @@ export class ContextLayer {
     const legend = document.createElement('legend');
     legend.textContent = 'Layers';
     this.box.append(legend);
-    (ctx.ui?.root ?? document.body).append(this.box);
+    // In the toolbar, like the Navigation fieldset: a bare child of #ui is fixed at the corner, over the scene list.
+    const root = ctx.ui?.root;
+    (root?.querySelector('#toolbar') ?? root ?? document.body).append(this.box);
   }
 
   dispose() {
