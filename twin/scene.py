@@ -82,6 +82,8 @@ class Scene:
     sensors: tuple[Any, ...] = ()  # twin.sensors.spec.SensorSourceSpec, from [[sensors]]
     terrain: Any = None  # twin.context.terrain_layer.TerrainSpec from [terrain]; None: flat ground at z = 0
     context: Any = None  # twin.context.context_layer.ContextSpec from [context] (on for OSM sources); None: none
+    build: dict[str, Any] = field(default_factory=dict)  # the raw [build] table (how the build runs: scheduler, ...)
+    building_types: dict[str, Any] = field(default_factory=dict)  # the raw [building_types] table (defaults by type)
 
 
 def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -156,9 +158,18 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
             sensors=_sensor_sources(data.get("sensors"), root, where, data.get("crs")),
             terrain=_terrain_spec(data.get("terrain"), root, f"{where}: [terrain]"),
             context=_context_spec(data.get("context"), sources, f"{where}: [context]"),
+            build=_table(data, "build", where),
+            building_types=_table(data, "building_types", where),
         )
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"{where}: {exc}") from exc
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise ManifestError(f"{where}: [{key}] must be a table")
+    return dict(table)
 
 
 def _sensor_sources(raw: Any, root: Path, where: str, crs: Any) -> tuple[Any, ...]:
