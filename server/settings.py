@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     #: Seconds a visitor whose connection dropped stays in the visit, waiting to resume.
     visit_grace_seconds: float = 20.0
 
+    #: Published scenes on object storage (``s3://bucket/prefix``, ``file:///path``); None: under data_dir.
+    #: Credentials come from the usual AWS_* variables; ``s3_endpoint`` for MinIO, moto or another S3.
+    store_url: str | None = None
+    s3_endpoint: str | None = None
+    #: Seconds a worker trusts the object store's published pointer before reading it again.
+    store_pointer_ttl_seconds: float = 1.0
+    #: Published blobs answered by a redirect: a base URL (a CDN or a public bucket) or ``presigned``.
+    tiles_redirect: str | None = None
+    #: Published blobs answered by ``X-Accel-Redirect: <prefix><scene>/public-blobs/<blob>`` (nginx in front).
+    accel_redirect: str | None = None
+
     #: Largest JSON body of any other route, bytes (answered 413 before it is read).
     max_body_bytes: int = 1024 * 1024
     #: Per scene: most bytes of stored uploads, and most uploads (507 past either).
