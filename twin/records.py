@@ -97,6 +97,8 @@ class ReaderOptions:
     height_attribute : for generic footprints, the property holding the height
     id_attribute : for generic footprints, the property holding a stable id (else the feature index)
     crs : override of the source's CRS (for files that do not declare one)
+    building_types : default heights and roofs by building type for OSM buildings without height tags,
+        ``{type: twin.read.building_types.TypeDefault}``; ``None`` means the built-in table
     """
 
     default_height: float = 9.0
@@ -105,3 +107,4 @@ class ReaderOptions:
     height_attribute: str | None = None
     id_attribute: str | None = None
     crs: str | None = None
+    building_types: Mapping[str, Any] | None = None

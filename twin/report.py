@@ -27,10 +27,15 @@ class Report:
     repaired: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, Counter[str]] = field(default_factory=dict)
 
     def count(self, key: str, n: int = 1) -> None:
         """Add ``n`` to the counter ``key``."""
         self.counts[key] += n
+
+    def tally(self, group: str, key: str, n: int = 1) -> None:
+        """Add ``n`` to ``key`` of the counter group ``group`` (e.g. ``height_default_by_type``: ``house``)."""
+        self.groups.setdefault(group, Counter())[key] += n
 
     def skip(self, feature_id: str, reason: str) -> None:
         """Record that a feature was left out, and why (a short, stable reason such as ``"zero area"``)."""
@@ -56,6 +61,8 @@ class Report:
             mine = self.examples.setdefault(key, [])
             mine.extend(ids[: MAX_EXAMPLES - len(mine)])
         self.info.update(other.info)
+        for group, counter in other.groups.items():
+            self.groups.setdefault(group, Counter()).update(counter)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -64,6 +71,7 @@ class Report:
             "skipped": dict(self.skipped),
             "repaired": dict(self.repaired),
             "examples": self.examples,
+            **{group: dict(counter.most_common()) for group, counter in self.groups.items()},
             **self.info,
         }
 
@@ -85,6 +93,8 @@ class Report:
         extra = {k: v for k, v in c.items() if k not in ("read", "written")}
         if extra:
             lines.append("  " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())))
+        for group, counter in sorted(self.groups.items()):
+            lines.append(f"  {group}: " + ", ".join(f"{k} {v}" for k, v in counter.most_common()))
         for key in ("tiles", "bytes", "seconds"):
             if key in self.info:
                 lines.append(f"  {key}: {self.info[key]}")

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
+from .read.building_types import TypeDefault, parse_building_types
 from .read.registry import FORMATS, sniff_format
 from .records import ReaderOptions
 
@@ -94,7 +95,9 @@ def _require(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return d[key]
 
 
-def _options(defaults: dict[str, Any], src: dict[str, Any], where: str) -> ReaderOptions:
+def _options(
+    defaults: dict[str, Any], src: dict[str, Any], where: str, building_types: dict[str, TypeDefault] | None = None
+) -> ReaderOptions:
     merged = {**defaults, **src}
     base = ReaderOptions()
     try:
@@ -105,6 +108,7 @@ def _options(defaults: dict[str, Any], src: dict[str, Any], where: str) -> Reade
             height_attribute=merged.get("height_attribute"),
             id_attribute=merged.get("id_attribute"),
             crs=merged.get("source_crs"),
+            building_types=building_types,
         )
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"{where}: bad option value: {exc}") from exc
@@ -118,6 +122,8 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ManifestError(f"{where}: [defaults] must be a table")
+    # [building_types]: defaults by building type over the built-in table (twin.read.building_types).
+    types = parse_building_types(_table(data, "building_types", where), where)
     sources = []
     raw_sources = data.get("sources", [])
     if not raw_sources:
@@ -130,7 +136,7 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
         fmt = src.get("format") or sniff_format(path)
         if fmt not in FORMATS:
             raise ManifestError(f"{at}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-        sources.append(SourceSpec(src.get("name", path.stem), path, fmt, _options(defaults, src, at)))
+        sources.append(SourceSpec(src.get("name", path.stem), path, fmt, _options(defaults, src, at, types)))
     variants = []
     for i, var in enumerate(data.get("variants", [])):
         at = f"{where}: variants[{i}]"

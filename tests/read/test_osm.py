@@ -149,7 +149,7 @@ def test_hamburg_geojson_counts() -> None:
     assert report.counts["outline_replaced_by_parts"] == 6
     assert sum(b.parent is not None for b in buildings.values()) == 15
     assert not report.skipped and not report.repaired
-    assert Counter(b.properties["height_source"] for b in buildings.values()) == {"levels": 145, "default": 2}
+    assert Counter(b.properties["height_source"] for b in buildings.values()) == {"levels": 145, "type": 2}
 
 
 def test_hamburg_known_buildings() -> None:
@@ -234,9 +234,9 @@ def test_broken_features_are_skipped_into_the_report(tmp_path: Path) -> None:
     assert list(buildings) == ["way/13"]
     assert buildings["way/13"].height == 6.0  # the bad height tag is ignored, levels used instead
     assert report.repaired == {"bad height tag": 1}
-    assert report.skipped == {"unclosed way": 1, "area not assembled": 1, "multipolygon not assembled": 1}
+    assert report.skipped == {"unclosed way": 1, "cut at the extract's edge": 1, "multipolygon not assembled": 1}
     assert report.examples["skipped: unclosed way"] == ["way/10"]
-    assert report.examples["skipped: area not assembled"] == ["way/12"]
+    assert report.examples["skipped: cut at the extract's edge"] == ["way/12"]
     assert report.examples["skipped: multipolygon not assembled"] == ["relation/20"]
 
 

@@ -175,7 +175,7 @@ def test_pitched_roof_without_height_gets_default() -> None:
     assert a.roof.height == DEFAULT_PITCHED_ROOF_HEIGHT
     assert a.height == pytest.approx(6.0 + DEFAULT_PITCHED_ROOF_HEIGHT)
     # No height at all: the default roof must still fit under the scene's default height.
-    b = attrs({"building": "house", "roof:shape": "hipped"})
+    b = attrs({"building": "yes", "roof:shape": "hipped"})
     assert b.height is None
     assert b.properties["height_source"] == "default"
     assert 0 < b.roof.height < OPTIONS.default_height

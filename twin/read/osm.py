@@ -13,7 +13,18 @@ come after their outline (ways before relations), so this module keeps the footp
 plus a small properties dict per building) of the whole file until the end, then yields. Measured on
 bayreuth_north.osm.gz (4,267 buildings): peak memory 20 MB above the interpreter's, about 5 KB per building
 including osmium's node index, so a city of a million buildings needs a few GB; split larger regions into
-extracts. Node coordinates are not kept in Python beyond each footprint.
+extracts. Node coordinates are not kept in Python beyond each footprint, except that a closed building
+way's coordinates wait (a small array) until osmium hands over its area, for the two cases below.
+
+Broken ways are kept or named, never dropped in silence:
+
+- A self-intersecting way (a bow-tie, a ring crossing itself) is an area osmium's assembler leaves empty;
+  its polygon is built from the way's own nodes instead and the repair stage makes it valid
+  (``shapely.make_valid``, method ``structure``), keeping *all* parts as one building (a MultiPolygon
+  with the way's id): the parts are one mis-drawn building, and one id keeps picking and the property
+  table honest. Counted as ``repaired: self-intersecting way``.
+- A way cut at the extract's edge (its nodes outside a bounding-box extract are missing) is skipped as
+  ``cut at the extract's edge``, with its id in the report's examples.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import osmium
 from osmium.filter import EntityFilter, KeyFilter
 from osmium.osm import AREA, RELATION, WAY
@@ -46,6 +58,20 @@ def _area_geometry(area: osmium.osm.Area) -> Polygon | MultiPolygon:
     return polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
 
 
+def _way_coords(way: osmium.osm.Way) -> np.ndarray | None:
+    """(n, 2) lon/lat of a way's nodes, or ``None`` when a node's location is missing (cut at the edge)."""
+    if not all(n.location.valid() for n in way.nodes):
+        return None
+    return np.array([(n.lon, n.lat) for n in way.nodes], dtype=np.float64)
+
+
+def _ring_polygon(coords: np.ndarray) -> Polygon | None:
+    """The (possibly invalid) polygon of a closed way's nodes; ``None`` with fewer than 3 distinct ones."""
+    if len(np.unique(coords, axis=0)) < 3:
+        return None
+    return Polygon(coords)
+
+
 def _objects(processor: osmium.FileProcessor, path: Path) -> Iterator[Any]:
     """The processor's objects, with osmium's read errors turned into :class:`SourceError`."""
     iterator = iter(processor)
@@ -65,9 +91,10 @@ def read_osm(
 ) -> Iterator[Building]:
     """Buildings and building parts of an OSM XML or PBF file, in EPSG:4326.
 
-    Ids are ``"way/<id>"`` and ``"relation/<id>"`` (multipolygons). Building ways that are not closed,
-    and areas osmium cannot assemble (missing nodes at the edge of an extract, broken rings), are skipped
-    into the report; everything that is not a building is ignored without a word.
+    Ids are ``"way/<id>"`` and ``"relation/<id>"`` (multipolygons). Self-intersecting ways are rebuilt
+    from their nodes (the repair stage makes them valid); building ways that are not closed, cut at the
+    extract's edge, and multipolygons osmium cannot assemble are skipped into the report; everything
+    that is not a building is ignored without a word.
 
     Raises :class:`SourceError` when the file is missing, truncated or not OSM data (on the first
     ``next()``: the whole file is read before the first building comes out, see the module docstring).
@@ -89,15 +116,31 @@ def read_osm(
 
     # Ids of building ways and multipolygons still waiting for their area: whatever is left at the end
     # osmium could not assemble, and is reported.
-    pending_ways: set[int] = set()
+    # The coordinates of a pending way rebuild it where osmium's assembler gives up (self-intersections).
+    pending_ways: dict[int, tuple[np.ndarray, dict[str, str], bool]] = {}
     pending_relations: set[int] = set()
     buildings: list[tuple[Building, bool]] = []
+
+    def add(feature_id: str, geometry: Polygon | MultiPolygon, tags: dict[str, str], part: bool) -> None:
+        footprint, problem = clean_footprint(geometry)
+        if footprint is None:
+            report.skip(feature_id, problem)
+            return
+        building = make_building(
+            feature_id, footprint, tags, crs=OSM_CRS, source=source, options=options, report=report
+        )
+        buildings.append((building, part))
+
     for obj in _objects(processor, path):
         if obj.is_way():
-            if building_kind(obj.tags) is None:
+            kind = building_kind(obj.tags)
+            if kind is None:
                 continue
-            if obj.is_closed():
-                pending_ways.add(obj.id)
+            coords = _way_coords(obj)
+            if coords is None:
+                report.skip(f"way/{obj.id}", "cut at the extract's edge")
+            elif obj.is_closed():
+                pending_ways[obj.id] = (coords, {t.k: t.v for t in obj.tags}, kind == "part")
             else:
                 report.skip(f"way/{obj.id}", "unclosed way")
             continue
@@ -109,29 +152,33 @@ def read_osm(
         kind = building_kind(obj.tags)
         if kind is None:
             continue
+        waiting = None
         if obj.from_way():
             feature_id = f"way/{obj.orig_id()}"
-            pending_ways.discard(obj.orig_id())
+            waiting = pending_ways.pop(obj.orig_id(), None)
         else:
             feature_id = f"relation/{obj.orig_id()}"
             pending_relations.discard(obj.orig_id())
         try:
             geometry = _area_geometry(obj)
         except osmium.InvalidLocationError:
-            report.skip(feature_id, "missing node locations")
+            report.skip(feature_id, "cut at the extract's edge")
             continue
-        footprint, problem = clean_footprint(geometry)
-        if footprint is None:
-            report.skip(feature_id, problem)
+        except ValueError:  # shapely: a ring of fewer than 4 points
+            geometry = Polygon()
+        if geometry.is_empty and waiting is not None:
+            # osmium's assembler leaves self-intersecting rings empty: rebuild from the way's own nodes.
+            pending_ways[obj.orig_id()] = waiting
             continue
-        tags = {tag.k: tag.v for tag in obj.tags}
-        building = make_building(
-            feature_id, footprint, tags, crs=OSM_CRS, source=source, options=options, report=report
-        )
-        buildings.append((building, kind == "part"))
+        add(feature_id, geometry, {tag.k: tag.v for tag in obj.tags}, kind == "part")
 
-    for way_id in sorted(pending_ways):
-        report.skip(f"way/{way_id}", "area not assembled")
+    for way_id, (coords, tags, part) in sorted(pending_ways.items()):
+        polygon = _ring_polygon(coords)
+        if polygon is None:
+            report.skip(f"way/{way_id}", "fewer than 3 distinct points")
+            continue
+        report.repair(f"way/{way_id}", "self-intersecting way")
+        add(f"way/{way_id}", polygon, tags, part)
     for relation_id in sorted(pending_relations):
         report.skip(f"relation/{relation_id}", "multipolygon not assembled")
     yield from resolve_parts(buildings, report)

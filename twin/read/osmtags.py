@@ -10,7 +10,10 @@ Height model (https://wiki.openstreetmap.org/wiki/Simple_3D_Buildings):
 - ``height`` is the top of the roof above ground, ``min_height`` the bottom of the walls;
 - without ``height``: ``building:levels × level_height`` (walls) plus the roof: ``roof:height``, else
   ``roof:levels × roof_level_height``, else :data:`DEFAULT_PITCHED_ROOF_HEIGHT` for a pitched roof;
-- without ``min_height``: ``building:min_level × level_height``.
+- without ``min_height``: ``building:min_level × level_height``;
+- with neither ``height`` nor ``building:levels``: the default of the building's type
+  (:mod:`twin.read.building_types`; its roof too where ``roof:shape`` is not tagged), else nothing (the
+  repair stage applies the scene's default height).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from twin.read.building_types import BUILTIN, TypeDefault, building_type
 from twin.records import ROOF_SHAPES, ReaderOptions, Roof
 from twin.report import Report
 
@@ -242,6 +246,13 @@ def _roof(
     return shape, roof_height, roof_levels, direction, orientation
 
 
+def _type_default(kind: str, options: ReaderOptions) -> TypeDefault | None:
+    """The default shape of a building type (the scene's table, else the built-in one), if it has one."""
+    table = options.building_types if options.building_types is not None else BUILTIN
+    found = table.get(kind)
+    return found if isinstance(found, TypeDefault) else None
+
+
 def building_attributes(
     tags: Mapping[str, str], feature_id: str, *, options: ReaderOptions, report: Report
 ) -> BuildingAttributes:
@@ -249,15 +260,31 @@ def building_attributes(
 
     Unreadable tags are ignored and reported (``report.repair(feature_id, "bad height tag")`` and
     similar); fall-back roof shapes are counted (``report.count("roof_fallback")``). The height stays
-    ``None`` when neither ``height`` nor ``building:levels`` is usable: the repair stage applies the
-    scene's default and ``properties["height_source"]`` is ``"default"``.
+    ``None`` when neither ``height`` nor ``building:levels`` is usable and the building's type has no
+    default (:mod:`twin.read.building_types`): the repair stage applies the scene's default and
+    ``properties["height_source"]`` is ``"default"``. Type defaults set ``height_source`` ``"type"`` and
+    are counted per type (``report.tally("height_default_by_type", type)``).
     """
     properties: dict[str, Any] = {}
     shape, roof_height, roof_levels, direction, orientation = _roof(tags, feature_id, report, properties)
+    levels = _levels_tag(tags, "building:levels", feature_id, report, "bad levels tag")
+    height = _length_tag(tags, "height", feature_id, report, "bad height tag")
+    if height == 0.0:
+        report.repair(feature_id, "bad height tag")
+        height = None
+    roof_tagged = roof_height is not None or bool(roof_levels)
+    kind = building_type(tags)
+    # Parts stacked on others (min_height, min_level) keep the older rules: their type says little.
+    untagged = height is None and levels is None and not ({"min_height", "building:min_level"} & tags.keys())
+    type_default = _type_default(kind, options) if untagged else None
+    if type_default is not None and "roof:shape" not in tags:
+        # The type's roof, unless the tags draw one: then the type still gives the size.
+        shape = type_default.roof_shape
+        if roof_height is None and not roof_levels:
+            roof_height = type_default.roof_height if shape != "flat" else None
     pitched = shape != "flat"
 
     # The part of the height that is roof: tagged height, roof storeys, or a default for pitched roofs.
-    roof_tagged = roof_height is not None or bool(roof_levels)
     if roof_height is not None:
         roof_extent = roof_height
     elif roof_levels:
@@ -265,16 +292,16 @@ def building_attributes(
     else:
         roof_extent = DEFAULT_PITCHED_ROOF_HEIGHT if pitched else 0.0
 
-    levels = _levels_tag(tags, "building:levels", feature_id, report, "bad levels tag")
-    height = _length_tag(tags, "height", feature_id, report, "bad height tag")
-    if height == 0.0:
-        report.repair(feature_id, "bad height tag")
-        height = None
     if height is not None:
         properties["height_source"] = "height"
     elif levels is not None and levels * options.level_height + roof_extent > 0.0:
         height = levels * options.level_height + roof_extent
         properties["height_source"] = "levels"
+    elif type_default is not None:
+        walls = type_default.total_height(options.level_height) - type_default.roof_height
+        height = walls + roof_extent
+        properties["height_source"] = "type"
+        report.tally("height_default_by_type", kind)
     else:
         properties["height_source"] = "default"
 
