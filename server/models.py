@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,15 +51,23 @@ class AnchorIn(BaseModel):
     datum: Literal["ellipsoidal", "DHHN2016", "normal", "ground"] = "ground"
     heading: float = Field(default=0.0, ge=-360, le=360)
     scale: float = Field(default=1.0, gt=0, lt=1000)
+    point: Literal["origin", "centre"] = Field(
+        default="origin", description="what lands at the position: the design's origin or its footprint's centre"
+    )
+
+
+BuildingIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)]
 
 
 class DesignIn(BaseModel):
-    """A placement of an uploaded design into a variant."""
+    """A placement of an uploaded design into a variant, with the planner's choices of overlapped buildings."""
 
     model_config = ConfigDict(extra="forbid")
     upload: str = Field(pattern=NAME_PATTERN)
     title: str = Field(min_length=1, max_length=200)
     anchor: AnchorIn
+    keep: BuildingIds = Field(default_factory=list, description="buildings kept although the design removes them")
+    remove: BuildingIds = Field(default_factory=list, description="overlapped buildings removed all the same")
 
 
 class DesignOut(BaseModel):
@@ -69,6 +77,8 @@ class DesignOut(BaseModel):
     upload: str
     title: str
     anchor: dict[str, Any]
+    keep: list[str] = []
+    remove: list[str] = []
 
 
 class VariantOut(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyproj
 
-from server import jobs
+from server import jobs, placements
 from server.auth import Principal
 from server.deps import Context
 from server.errors import InsufficientStorage, Unprocessable
@@ -49,7 +49,7 @@ def planner_scene(ctx: Context, scene: str, base: str) -> dict[str, Any]:
         "id": row["id"],
         "title": row["title"],
         "published": ctx.store.published(scene),
-        "variants": ctx.db.scenes.variants(scene),
+        "variants": [placements.variant_out(v) for v in ctx.db.scenes.variants(scene)],
         "uploads": ctx.db.uploads.of_scene(scene),
         "builds": [build_doc(ctx, b, base) for b in ctx.db.builds.of_scene(scene, 20)],
     }
@@ -60,13 +60,27 @@ def put_variant(ctx: Context, scene: str, variant: str, title: str, removed: lis
     if variant == "existing":
         raise Conflict("'existing' is the city without designs; choose another variant id")
     ctx.db.scenes.put_variant(scene, variant, title, removed)
-    return ctx.db.scenes.variant(scene, variant)
+    return variant_doc(ctx, scene, variant)
+
+
+def variant_doc(ctx: Context, scene: str, variant: str) -> dict[str, Any]:
+    """A variant with its placed designs as the API shows them (see :mod:`server.placements`)."""
+    return placements.variant_out(ctx.db.scenes.variant(scene, variant))
 
 
 def place_design(
-    ctx: Context, scene: str, variant: str, design: str, upload: str, title: str, anchor: AnchorIn
+    ctx: Context,
+    scene: str,
+    variant: str,
+    design: str,
+    upload: str,
+    title: str,
+    anchor: AnchorIn,
+    keep: list[str] | None = None,
+    remove: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Put an upload into a variant at ``anchor`` (checked by twin's own Anchor rules)."""
+    """Put an upload into a variant at ``anchor`` (checked by twin's own Anchor rules), with the planner's
+    choices of overlapped buildings to ``keep`` and to ``remove``."""
     from twin.designs.model import Anchor
 
     check_name("design", design)
@@ -77,8 +91,8 @@ def place_design(
         raise ManifestError(str(exc).replace("anchor: ", "anchor: ", 1)) from exc
     lon, lat = anchor_lonlat(data)
     _check_near_scene(ctx, scene, lon, lat)
-    ctx.db.scenes.put_design(scene, variant, design, upload, title, data)
-    return ctx.db.scenes.variant(scene, variant)
+    ctx.db.scenes.put_design(scene, variant, design, upload, title, placements.stored(data, keep or (), remove or ()))
+    return variant_doc(ctx, scene, variant)
 
 
 #: A placement this far (degrees) outside the published scene's bounds is refused: surely a typo.

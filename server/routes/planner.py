@@ -112,7 +112,7 @@ def put_variant(scene: SceneId, variant: Name, body: VariantIn, who: PlannerDep,
 def get_variant(scene: SceneId, variant: Name, who: PlannerDep, ctx: CtxDep) -> dict[str, Any]:
     """One variant with its placed designs."""
     planning.scene_for(ctx, who, scene)
-    return ctx.db.scenes.variant(scene, variant)
+    return planning.variant_doc(ctx, scene, variant)
 
 
 @router.delete("/scenes/{scene}/variants/{variant}", status_code=204, summary="Delete a variant")
@@ -132,9 +132,12 @@ def delete_variant(scene: SceneId, variant: Name, who: PlannerDep, ctx: CtxDep) 
 def put_design(
     scene: SceneId, variant: Name, design: Name, body: DesignIn, who: PlannerDep, ctx: CtxDep
 ) -> dict[str, Any]:
-    """Place an uploaded design into a variant (position, elevation, heading, scale)."""
+    """Place an uploaded design into a variant (position of its origin or footprint centre, elevation, heading,
+    scale) and say which overlapped buildings to keep or remove."""
     planning.scene_for(ctx, who, scene)
-    return planning.place_design(ctx, scene, variant, design, body.upload, body.title, body.anchor)
+    return planning.place_design(
+        ctx, scene, variant, design, body.upload, body.title, body.anchor, body.keep, body.remove
+    )
 
 
 @router.delete(

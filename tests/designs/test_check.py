@@ -30,10 +30,16 @@ def test_check_design_returns_what_an_upload_keeps() -> None:
     info = check_design(FIXTURES / "pmndrs_house-5.glb", name="House")
     assert isinstance(info, DesignInfo) and info.format == "glb"
     stored = info.to_dict()
-    assert set(stored) == {"triangles", "bounds", "storeys", "georeferenced"}
+    assert set(stored) == {"triangles", "bounds", "storeys", "georeferenced", "footprint", "footprint_centre"}
     assert stored["triangles"] > 0 and stored["georeferenced"] is False
     (x0, y0, z0), (x1, y1, z1) = stored["bounds"]
     assert 5 < x1 - x0 < 20 and 5 < y1 - y0 < 20 and 3 < z1 - z0 < 12
+    # The footprint seen from above: closed rings within the bounds, its centroid metres from the origin.
+    rings = stored["footprint"]
+    assert rings and all(len(r) >= 4 and r[0] == r[-1] for r in rings)
+    assert all(x0 - 0.05 <= x <= x1 + 0.05 and y0 - 0.05 <= y <= y1 + 0.05 for r in rings for x, y in r)
+    cx, cy = stored["footprint_centre"]
+    assert x0 < cx < x1 and y0 < cy < y1 and (cx**2 + cy**2) ** 0.5 > 5
     json.dumps(stored)  # plain JSON
 
 

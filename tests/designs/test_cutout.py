@@ -41,6 +41,22 @@ def test_cut_out_threshold_and_partial() -> None:
     assert dict(strict.partial) == {"mostly": 0.5, "some": 0.25}
 
 
+def test_cut_out_honours_keep_and_remove() -> None:
+    """The planner decides last: a kept building stays (reported with its share), a chosen one goes."""
+    site = box(0, 0, 100, 100)
+    buildings = [
+        b("inside", box(10, 10, 20, 20)),
+        b("part", box(12, 12, 14, 14), parent="inside"),
+        b("some", box(95, 30, 115, 40)),  # a quarter inside
+        b("outside", box(200, 200, 210, 210)),
+    ]
+    cut = cut_out(buildings, site, keep=["inside"], remove=["some", "outside"])
+    assert set(cut.removed) == {"some"}  # outside: the site does not touch it, nothing to remove
+    assert dict(cut.partial) == {"inside": 1.0, "part": 1.0}  # a kept parent's parts stay with it
+    only_part = cut_out(buildings, site, keep=["part"])
+    assert set(only_part.removed) == {"inside"} and dict(only_part.partial) == {"part": 1.0, "some": 0.25}
+
+
 def test_cut_out_surface_model_without_footprint() -> None:
     ring = np.array([[10.0, 10.0, 0.0], [20.0, 10.0, 0.0], [20.0, 20.0, 0.0], [10.0, 20.0, 0.0]])
     lod2 = Building("gml_1", "citygml", CRS, None, surfaces=(Surface(ring, kind="ground"),))

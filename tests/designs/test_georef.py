@@ -195,6 +195,28 @@ def test_anchor_scale(house: Design) -> None:
     assert math.hypot(*(b[:2] - a[:2])) == pytest.approx(20.0 * grid_factors(UTM32, 10.0, 53.55)[1], rel=1e-9)
 
 
+@pytest.mark.parametrize("heading", [0.0, 37.5])
+def test_anchor_by_footprint_centre(house: Design, heading: float) -> None:
+    """``point = "centre"``: the footprint's centroid lands at the anchor, the origin metres away from it."""
+    from twin.designs.metrics import footprint_centre
+
+    cx, cy = footprint_centre(house)
+    assert math.hypot(cx, cy) > 5  # the house's origin lies outside it: anchoring by origin would miss
+    p = place(house, UTM32, Anchor(lon=10.0, lat=53.55, heading=heading, point="centre"))
+    utm, _ = expected(10.0, 53.55, 0.0, 0.0, 0.0)
+    assert np.abs(p.apply(np.array([[cx, cy, 0.0]]))[0, :2] - utm).max() < 0.01
+    report = p.report()
+    assert report["anchor_point"] == "centre"
+    assert report["footprint_centre"]["lon"] == pytest.approx(10.0, abs=1e-7)
+    assert report["footprint_centre"]["lat"] == pytest.approx(53.55, abs=1e-7)
+    # The same placement by origin: the origin at the point the centre anchor computed.
+    by_origin = place(house, UTM32, Anchor(lon=p.lon, lat=p.lat, heading=heading))
+    assert np.abs(by_origin.matrix - p.matrix).max() < 0.005
+    assert report["footprint_outline"] and all(len(r) >= 4 for r in report["footprint_outline"])
+    with pytest.raises(ValueError, match="anchor point"):
+        Anchor(lon=10.0, lat=53.55, point="corner")
+
+
 def test_explicit_anchor_wins_over_file(fzk: Design) -> None:
     p = place(fzk, UTM32, Anchor(lon=10.0, lat=53.55))
     assert p.route == "anchor" and p.lon == 10.0

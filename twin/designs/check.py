@@ -8,7 +8,7 @@ small file that would inflate to gigabytes is refused cheaply), then reads the d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +17,33 @@ from twin.errors import DesignError, DesignTooLarge, TwinError
 from .base import check_gltf_references, gltf_json
 from .ifczip import MAX_UNZIPPED, check_size, ifc_member
 from .load import load_design, sniff
+from .metrics import footprint_centre, footprint_rings
 
 
 @dataclass(frozen=True)
 class DesignInfo:
-    """What a checked design file is: its format, triangles, bounds (2, 3) in local metres, storeys, georef."""
+    """What a checked design file is: its format, triangles, bounds (2, 3) in local metres, storeys, georef,
+    and its footprint seen from above (local metres, Z up): the outer rings, simplified to 5 cm, and the
+    centre an anchor with ``point = "centre"`` puts at its position."""
 
     format: str
     triangles: int
     bounds: tuple[tuple[float, ...], tuple[float, ...]]
     storeys: int
     georeferenced: bool
+    footprint: list[list[tuple[float, float]]] = field(default_factory=list)
+    footprint_centre: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON an upload row keeps (format apart): ``triangles``, ``bounds``, ``storeys``, ``georeferenced``."""
+        """The JSON an upload row keeps (format apart): ``triangles``, ``bounds``, ``storeys``, ``georeferenced``,
+        ``footprint`` (rings of [x, y]) and ``footprint_centre`` ([x, y])."""
         return {
             "triangles": self.triangles,
             "bounds": [list(row) for row in self.bounds],
             "storeys": self.storeys,
             "georeferenced": self.georeferenced,
+            "footprint": [[list(p) for p in ring] for ring in self.footprint],
+            "footprint_centre": None if self.footprint_centre is None else list(self.footprint_centre),
         }
 
 
@@ -70,6 +78,8 @@ def check_design(
         bounds=(tuple(map(float, lo)), tuple(map(float, hi))),
         storeys=len(design.storeys),
         georeferenced=design.georef is not None,
+        footprint=footprint_rings(design),
+        footprint_centre=tuple(round(v, 4) for v in footprint_centre(design)),  # type: ignore[arg-type]
     )
 
 

@@ -1,7 +1,8 @@
 """A design's site in the working CRS, and which existing buildings it removes.
 
 A building is removed when at least ``threshold`` of its footprint area lies inside the site; smaller
-overlaps are reported as partial so a planner can redraw the site. Geometry only, no I/O.
+overlaps are reported as partial so a planner can redraw the site. The planner decides last: ids in ``keep``
+stay whatever their share, overlapping ids in ``remove`` go whatever their share. Geometry only, no I/O.
 """
 
 from __future__ import annotations
@@ -88,10 +89,21 @@ def _outline(building: Building) -> Polygon | MultiPolygon | None:
     return None
 
 
-def cut_out(buildings: Iterable[Building], site: Polygon, threshold: float = 0.5) -> CutOut:
+def cut_out(
+    buildings: Iterable[Building],
+    site: Polygon,
+    threshold: float = 0.5,
+    *,
+    keep: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> CutOut:
     """Which buildings (working CRS) a site removes: those with ≥ ``threshold`` of their area inside it.
 
-    A building part (``parent`` set) goes with its parent: when a parent is removed, so are its parts.
+    keep : ids that stay although their share would remove them (reported as partial with their share)
+    remove : ids the site overlaps, removed although their share is below ``threshold`` (ids the site does
+        not touch are ignored: a design removes only what it stands on)
+    A building part (``parent`` set) goes with its parent: when a parent is removed, so are its parts
+    (unless kept), and when a parent is kept, so are its parts.
     """
     if not 0.0 < threshold <= 1.0:
         raise DesignError(f"cut-out threshold {threshold} must be in (0, 1]")
@@ -102,6 +114,8 @@ def cut_out(buildings: Iterable[Building], site: Polygon, threshold: float = 0.5
             items.append((b, g))
     if not items:
         return CutOut((), ())
+    kept, chosen = set(keep), set(remove)
+    kept |= {b.id for b, _ in items if b.parent in kept}  # a kept building keeps its parts
     tree = STRtree([g for _, g in items])
     prepared = shapely.prepared.prep(site)
     removed: list[str] = []
@@ -109,13 +123,13 @@ def cut_out(buildings: Iterable[Building], site: Polygon, threshold: float = 0.5
     for index in sorted(tree.query(site, predicate="intersects")):
         b, g = items[int(index)]
         share = 1.0 if prepared.contains(g) else float(g.intersection(site).area / g.area)
-        if share >= threshold:
+        if b.id not in kept and (share >= threshold or b.id in chosen):
             removed.append(b.id)
         elif share > 1e-9:
             partial.append((b.id, round(share, 4)))
     gone = set(removed)
     for b, _ in items:
-        if b.parent in gone and b.id not in gone:
+        if b.parent in gone and b.id not in gone and b.id not in kept:
             removed.append(b.id)
             gone.add(b.id)
     partial = [(i, s) for i, s in partial if i not in gone]

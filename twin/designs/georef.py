@@ -165,12 +165,22 @@ def place(
     matrix[:2, :2] = s * np.array([[c, n], [-n, c]])
     matrix[2, 2] = geo.vertical  # heights are true metres; the projection scales only the plane
     matrix[:3, 3] = [origin[0], origin[1], geo.z]
+    lon, lat = geo.lon, geo.lat
+    if anchor is not None and anchor.point == "centre":
+        # The position names the footprint's centre: the origin lies where the placed centre offset takes it.
+        from .metrics import footprint_centre
+
+        matrix[:2, 3] -= matrix[:2, :2] @ np.array(footprint_centre(design))
+        try:
+            lon, lat = _lonlat(float(matrix[0, 3]), float(matrix[1, 3]), working_crs)
+        except CRSError as exc:
+            raise DesignError(f"design {design.id!r}: {exc}") from exc
     placement = Placement(
         matrix=matrix,
         crs=working_crs,
         route=geo.route,
-        lon=geo.lon,
-        lat=geo.lat,
+        lon=lon,
+        lat=lat,
         ground_height=ground_height,
         geoid_undulation=geoid_undulation,
         heading=geo.heading,
@@ -178,7 +188,10 @@ def place(
         scale=s,
         notes=geo.notes,
     )
-    report = _report(design, placement, grid_heading_deg=math.degrees(grid_heading), true_scale=geo.scale)
+    point = anchor.point if anchor is not None else "origin"
+    report = _report(
+        design, placement, grid_heading_deg=math.degrees(grid_heading), true_scale=geo.scale, anchor_point=point
+    )
     object.__setattr__(placement, "report_data", report)
     return placement
 
@@ -226,11 +239,21 @@ def _point(placement: Placement, local: np.ndarray) -> list[dict[str, Any]]:
     ]
 
 
-def _report(design: Design, placement: Placement, *, grid_heading_deg: float, true_scale: float) -> dict[str, Any]:
+def _report(
+    design: Design, placement: Placement, *, grid_heading_deg: float, true_scale: float, anchor_point: str
+) -> dict[str, Any]:
+    from .metrics import footprint_centre, footprint_rings
+
     lo, hi = design.bounds
     corners = np.array([[lo[0], lo[1], lo[2]], [hi[0], lo[1], lo[2]], [hi[0], hi[1], lo[2]], [lo[0], hi[1], lo[2]]])
     top = np.array([[(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, hi[2]]])
-    points = _point(placement, np.concatenate([np.zeros((1, 3)), corners, top]))
+    centre = np.array([[*footprint_centre(design), lo[2]]])
+    points = _point(placement, np.concatenate([np.zeros((1, 3)), corners, top, centre]))
+    outline = []
+    for ring in footprint_rings(design):
+        world = placement.apply(np.column_stack([np.asarray(ring), np.full(len(ring), lo[2])]))
+        ll = transform_points(world[:, :2], placement.crs, WGS84)
+        outline.append([[round(float(a), 8), round(float(b), 8)] for a, b in ll])
     return {
         # The planner's names: the design's title and the file as uploaded (never the stored "design.ifc").
         "design": design.name,
@@ -246,8 +269,11 @@ def _report(design: Design, placement: Placement, *, grid_heading_deg: float, tr
         "ground_height": placement.ground_height,
         "geoid_undulation": placement.geoid_undulation,
         "size": [round(float(v), 3) for v in hi - lo],
+        "anchor_point": anchor_point,
         "origin": points[0],
+        "footprint_centre": points[6],
         "footprint_corners": points[1:5],
+        "footprint_outline": outline,
         "top": points[5],
         "notes": list(placement.notes),
     }

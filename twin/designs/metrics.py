@@ -37,6 +37,36 @@ def footprint(design: Design) -> Polygon | MultiPolygon:
     return result
 
 
+def footprint_centre(design: Design) -> tuple[float, float]:
+    """The centre of the design's footprint in local metres: the centroid of :func:`footprint` (the middle of
+    its bounds for a design without one). What an anchor with ``point = "centre"`` puts at its position."""
+    shape = footprint(design)
+    if shape.is_empty or shape.area <= 0:
+        lo, hi = design.bounds
+        return float(lo[0] + hi[0]) / 2.0, float(lo[1] + hi[1]) / 2.0
+    c = shape.centroid
+    return float(c.x), float(c.y)
+
+
+#: Vertices a drawn footprint outline keeps at most (the upload info, the placement report).
+MAX_OUTLINE_POINTS = 2000
+
+
+def footprint_rings(design: Design, tolerance: float = 0.05) -> list[list[tuple[float, float]]]:
+    """The footprint's outer rings in local metres, simplified to ``tolerance`` (and coarser until at most
+    :data:`MAX_OUTLINE_POINTS` vertices remain): what a map draws of the design."""
+    shape = footprint(design)
+    if shape.is_empty:
+        return []
+    while True:
+        simple = shape.simplify(tolerance, preserve_topology=True)
+        polys = list(simple.geoms) if isinstance(simple, MultiPolygon) else [simple]
+        rings = [list(p.exterior.coords) for p in polys if isinstance(p, Polygon) and not p.is_empty]
+        if sum(len(r) for r in rings) <= MAX_OUTLINE_POINTS:
+            return [[(round(float(x), 3), round(float(y), 3)) for x, y, *_ in r] for r in rings]
+        tolerance *= 2
+
+
 def _footprint(design: Design) -> Polygon | MultiPolygon:
     tris = []
     for mesh in design.meshes().values():

@@ -24,6 +24,10 @@ from twin.errors import ManifestError
 #: ground (working z = 0).
 DATUMS = ("ellipsoidal", "DHHN2016", "normal", "ground")
 
+#: What an anchor's position names: the design's local ``origin`` or the ``centre`` of its footprint (the
+#: centroid of the design seen from above, :func:`twin.designs.metrics.footprint_centre`).
+ANCHOR_POINTS = ("origin", "centre")
+
 #: Formats :func:`twin.designs.load.load_design` recognises (by content, not by file name).
 FORMATS = ("ifc", "ifczip", "glb", "gltf", "obj", "citygml")
 
@@ -134,6 +138,8 @@ class Anchor:
     elevation : metres, in ``datum`` (see :data:`DATUMS`) — where the design's local z = 0 lands
     heading : degrees clockwise from true north of the design's +Y axis
     scale : uniform scale applied to the design (1 = as modelled)
+    point : what lands at the position (:data:`ANCHOR_POINTS`): the design's local ``origin`` (often a corner
+        of the model, or metres away from it), or the ``centre`` of its footprint; the design turns about it
     """
 
     lon: float | None = None
@@ -145,6 +151,7 @@ class Anchor:
     datum: str = "ground"
     heading: float = 0.0
     scale: float = 1.0
+    point: str = "origin"
 
     def __post_init__(self) -> None:
         geographic = self.lon is not None and self.lat is not None
@@ -153,6 +160,8 @@ class Anchor:
             raise ValueError("an anchor needs either lon and lat, or easting, northing and crs")
         if self.datum not in DATUMS:
             raise ValueError(f"anchor datum {self.datum!r} is not one of {', '.join(DATUMS)}")
+        if self.point not in ANCHOR_POINTS:
+            raise ValueError(f"anchor point {self.point!r} is not one of {', '.join(ANCHOR_POINTS)}")
         values = [self.elevation, self.heading, self.scale]
         values += [v for v in (self.lon, self.lat, self.easting, self.northing) if v is not None]
         if not all(math.isfinite(v) for v in values):
@@ -163,7 +172,7 @@ class Anchor:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Anchor:
         """Read a manifest's ``anchor`` table; raise :class:`ManifestError` naming the bad key."""
-        known = {"lon", "lat", "easting", "northing", "crs", "elevation", "datum", "heading", "scale"}
+        known = {"lon", "lat", "easting", "northing", "crs", "elevation", "datum", "heading", "scale", "point"}
         unknown = set(d) - known
         if unknown:
             raise ManifestError(f"anchor: unknown keys {sorted(unknown)} (known: {sorted(known)})")
@@ -174,7 +183,7 @@ class Anchor:
                     kwargs[key] = float(d[key])
                 except (TypeError, ValueError) as exc:
                     raise ManifestError(f"anchor.{key}: expected a number, got {d[key]!r}") from exc
-        for key in ("crs", "datum"):
+        for key in ("crs", "datum", "point"):
             if key in d:
                 kwargs[key] = str(d[key])
         try:
@@ -237,6 +246,8 @@ SPEC_KEYS = {
     "site_crs",
     "site_buffer",
     "cutout_threshold",
+    "keep",
+    "remove",
 }
 
 
@@ -248,6 +259,8 @@ class DesignSpec:
     filename : the file's name as the planner uploaded it (shown instead of the stored file's name)
     site : (n, 2) float64 polygon ring in ``site_crs`` (``None`` = the footprint buffered by ``site_buffer``)
     site_crs : CRS of ``site``; ``None`` = the working CRS (or lon/lat when every value looks like degrees)
+    keep : ids of existing buildings the planner keeps although the site would remove them
+    remove : ids of existing buildings the site overlaps too little to remove, which the planner removes
     """
 
     file: Path
@@ -261,6 +274,8 @@ class DesignSpec:
     site_crs: str | None = None
     site_buffer: float = 2.0
     cutout_threshold: float = 0.5
+    keep: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], base_dir: Path) -> DesignSpec:
@@ -325,7 +340,17 @@ class DesignSpec:
             site_crs=None if d.get("site_crs") is None else str(d["site_crs"]),
             site_buffer=buffer,
             cutout_threshold=threshold,
+            keep=_ids(d, "keep", label),
+            remove=_ids(d, "remove", label),
         )
+
+
+def _ids(d: Mapping[str, Any], key: str, label: str) -> tuple[str, ...]:
+    """A list of building ids (``keep``, ``remove``); :class:`ManifestError` for anything else."""
+    value = d.get(key, [])
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ManifestError(f"{label}: {key} must be a list of building ids (strings)")
+    return tuple(dict.fromkeys(value))
 
 
 def _number(d: Mapping[str, Any], key: str, default: float, label: str) -> float:
