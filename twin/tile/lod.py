@@ -17,10 +17,15 @@ view loaded all 256 of them (issue 21). Here every such empty tile gets a coarse
   the buildings' heights about it), the ground between buildings the box fills (half the difference of the
   cell's extent and the box's side) and an eighth of a cell (placement within the cell), and at least its
   children's errors, so the hierarchy's errors never grow downwards.
+
+``TWIN_COARSE_PARENTS=0`` in the environment turns the stand-ins off (the wide tiles stay empty, ADD, with the
+quadtree's errors): a switch for measuring what they cost (bench/README.md, issue 21), not for scenes; the
+distributed build needs them and refuses to join its nodes without.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +38,13 @@ from .quadtree import TileNode
 COARSE_SOURCE = "coarse"
 #: Cells per side of a coarse tile: at most CELLS² blocks (12 triangles each) per tile.
 CELLS = 8
+#: The environment variable that turns coarse parents off when it is ``0`` (measurements only).
+SWITCH = "TWIN_COARSE_PARENTS"
+
+
+def enabled() -> bool:
+    """False when ``TWIN_COARSE_PARENTS=0``: :func:`coarse_parents` then makes none."""
+    return os.environ.get(SWITCH, "1").strip() != "0"
 
 
 @dataclass(frozen=True)
@@ -112,13 +124,18 @@ def coarse_parents(
     heights: np.ndarray,
     grounds: np.ndarray,
     cells: int = CELLS,
+    known: dict[str, Blocks] | None = None,
 ) -> dict[str, Blocks]:
     """Blocks for every tile of ``tree`` that holds no buildings of its own but has descendants.
 
     Sets those nodes' ``refine`` to ``"REPLACE"`` and their ``geometric_error`` to the blocks' error (never
     below a child's). extents : (n, 4) float64 footprint bounds of every building; heights, grounds : (n,).
-    Returns key → blocks.
+    known : blocks already made for some nodes (the partitions of a distributed build): used as they are, their
+    subtrees not visited. Returns key → blocks (without the known ones); none when :func:`enabled` is False.
     """
+    if not enabled():
+        return {}
+    known = known or {}
     extents = np.asarray(extents, dtype=np.float64).reshape(-1, 4)
     areas = np.prod(np.maximum(extents[:, 2:] - extents[:, :2], 0.1), axis=1)
     out: dict[str, Blocks] = {}
@@ -129,7 +146,7 @@ def coarse_parents(
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         child_errors = [0.0]
         for child in node.children:
-            blocks = visit(child)
+            blocks = known[child.key] if child.key in known else visit(child)
             child_errors.append(child.geometric_error)
             if blocks is not None:
                 parts.append((blocks.boxes, blocks.areas, blocks.heights, blocks.grounds))
