@@ -14,7 +14,7 @@ help: ## Show the targets
 $(VENV)/.stamp: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench,scale]'
 	touch $@
 
 # Installs the Debian packages named in $(1) that are missing (apt-get update only when something is).

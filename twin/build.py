@@ -29,6 +29,7 @@ from .content import Cancel, Progress, TileTask, encode_tiles, no_progress, prop
 from .context.context_layer import build_context
 from .context.terrain_layer import on_the_ground, scene_terrain, write_terrain
 from .crs import Frame, parse_crs, project_building, transform_xy, transformer, utm_crs_for
+from .distributed.settings import dask_settings
 from .errors import BuildError, Cancelled, TwinError
 from .incremental import State, fingerprint, load_state, save_state
 from .read.registry import read_source
@@ -165,6 +166,8 @@ def build_scene(
     compress: bool = True,
     write_footprints: bool = True,
     incremental: bool = True,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> BuildResult:
     """Build ``scene`` into the folder ``out`` (tileset.json, variants/, blobs/, scene.json, report.json).
 
@@ -175,6 +178,9 @@ def build_scene(
     previous : an earlier build folder of the same scene, to reuse unchanged tiles (incremental rebuild)
     write_footprints : also write buildings.geojson (lon/lat footprints, for the open-data API)
     incremental : keep .cache/state.pickle so a later build with ``previous`` can reuse this one
+    scheduler, workers : run the city's tiles as Dask tasks: ``"local"`` (a cluster of ``workers`` processes) or
+        a scheduler address; else the manifest's ``[build]`` table or TWIN_SCHEDULER / TWIN_WORKERS; none of
+        them: the process pool (:mod:`twin.distributed`)
     """
     from .variants import build_variants  # designs pull in heavy importers; load them only when building
 
@@ -187,8 +193,30 @@ def build_scene(
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
     progress("read", 0.0)
-    state = load_state(previous, scene, blob_dir, compress) if previous is not None else None
-    if state is not None and state.buildings:
+    dask = dask_settings(scene.build, scheduler=scheduler, workers=workers)
+    state = load_state(previous, scene, blob_dir, compress) if previous is not None and dask is None else None
+    distributed = None
+    if dask is not None:
+        from .distributed.pipeline import build_city
+
+        distributed = build_city(
+            scene,
+            out,
+            blob_dir,
+            dask,
+            jobs=jobs,
+            compress=compress,
+            progress=progress,
+            cancel=cancel,
+            previous=previous,
+        )
+        crs, frame, tree, contents = distributed.crs, distributed.frame, distributed.tree, distributed.contents
+        report.merge(distributed.report)
+        terrain = None
+        # Only the stages that need the whole city (designs, context layers) bring its buildings to this process.
+        buildings = distributed.buildings() if scene.variants or scene.context is not None else []
+        jobs = distributed.workers
+    elif state is not None and state.buildings:
         buildings, crs, frame, tree, contents = state.buildings, state.crs, state.frame, state.tree, state.contents
         report.merge(state.report)
         report.count("base_reused")
@@ -235,12 +263,14 @@ def build_scene(
         )
     out.mkdir(parents=True, exist_ok=True)
 
+    features = distributed.features if distributed is not None else len(buildings)
+    extent = distributed.extent if distributed is not None else footprint_extent(buildings)
     city = assemble(tree, contents, blob_prefix(out, blob_dir))
     if city is None:
         raise BuildError(f"scene {scene.id!r}: no building could be meshed")
     tileset = wrap_root(city, [], frame)
     tileset.tileset_version = build_id
-    layers: list[dict[str, Any]] = [{"id": "buildings", "tileset": "tileset.json", "features": len(buildings)}]
+    layers: list[dict[str, Any]] = [{"id": "buildings", "tileset": "tileset.json", "features": features}]
     terrain_blobs: set[str] = set()
     if terrain is not None:
         figures, terrain_blobs = write_terrain(
@@ -276,15 +306,20 @@ def build_scene(
         progress=progress,
         cancel=cancel,
         build_id=build_id,
-        cache=state.variants,
+        cache=state.variants if state is not None else {},
         terrain=terrain,
         terrain_blobs=terrain_blobs,
     )
 
-    if write_footprints:
-        write_footprints_geojson(out / "buildings.geojson", buildings, frame)
-    if incremental:
-        save_state(out, state, blob_dir)
+    if distributed is not None:
+        if write_footprints:
+            write_stream_atomic(out / "buildings.geojson", distributed.write_footprints)
+        distributed.close(keep=incremental)
+    else:
+        if write_footprints:
+            write_footprints_geojson(out / "buildings.geojson", buildings, frame)
+        if incremental and state is not None:
+            save_state(out, state, blob_dir)
 
     elapsed = time.perf_counter() - started
     total_bytes = sum(c.size for c in contents.values())
@@ -300,21 +335,32 @@ def build_scene(
     )
     write_json_atomic(out / "report.json", report.to_dict())
     write_json_atomic(out / "tileset.json", tileset.to_dict())
-    info = scene_info(scene, frame, buildings, variants_info, build_id)
+    info = scene_info(scene, frame, features, extent, variants_info, build_id)
     info["layers"] = layers
     write_json_atomic(out / "scene.json", info)
     progress("done", 1.0)
     return BuildResult(report, info, out)
 
 
-def scene_info(
-    scene: Scene, frame: Frame, buildings: Sequence[Building], variants: list[dict[str, Any]], build_id: str
-) -> dict[str, Any]:
-    """The scene.json document (docs/architecture.md)."""
+def footprint_extent(buildings: Sequence[Building]) -> np.ndarray | None:
+    """[[minx, miny], [maxx, maxy]] of the buildings' footprints (working CRS), None without any."""
     pts = np.array([b.footprint.bounds for b in buildings if b.footprint is not None])
-    if len(pts):
-        corners = np.array([[pts[:, 0].min(), pts[:, 1].min()], [pts[:, 2].max(), pts[:, 3].max()]])
-        ll = frame.to_lonlat(corners)
+    if not len(pts):
+        return None
+    return np.array([[pts[:, 0].min(), pts[:, 1].min()], [pts[:, 2].max(), pts[:, 3].max()]])
+
+
+def scene_info(
+    scene: Scene,
+    frame: Frame,
+    features: int,
+    extent: np.ndarray | None,
+    variants: list[dict[str, Any]],
+    build_id: str,
+) -> dict[str, Any]:
+    """The scene.json document (docs/architecture.md); ``extent`` from :func:`footprint_extent`."""
+    if extent is not None:
+        ll = frame.to_lonlat(extent)
         bounds = [round(float(v), 7) for v in (ll[0, 0], ll[0, 1], ll[1, 0], ll[1, 1])]
     else:
         bounds = [frame.lon, frame.lat, frame.lon, frame.lat]
@@ -328,7 +374,7 @@ def scene_info(
         "licenses": list(scene.licenses),
         "tileset": "tileset.json",
         "variants": variants,
-        "buildings": len(buildings),
+        "buildings": features,
         "build": {
             "id": build_id,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -346,29 +392,41 @@ def write_footprints_geojson(path: Path, buildings: Sequence[Building], frame: F
     """
     tr = transformer(frame.crs, "EPSG:4326")
 
+    def write(f: BinaryIO) -> None:
+        f.write(FOOTPRINTS_HEAD)
+        comma = b""
+        for start in range(0, len(buildings), chunk):
+            lines = footprint_lines(buildings[start : start + chunk], tr)
+            if lines:
+                f.write(comma + ",".join(lines).encode("utf-8"))
+                comma = b","
+        f.write(FOOTPRINTS_TAIL)
+
+    write_stream_atomic(path, write)
+
+
+#: buildings.geojson around its features (joined by commas).
+FOOTPRINTS_HEAD, FOOTPRINTS_TAIL = b'{"type":"FeatureCollection","features":[', b"]}"
+
+
+def footprint_lines(buildings: Sequence[Building], tr: Any) -> list[str]:
+    """The GeoJSON features (text) of the buildings with footprints; ``tr`` : working CRS → lon/lat."""
+
     def lonlat(coords: np.ndarray) -> np.ndarray:
         # 7 decimals (about 1 cm), as OSM stores them; rounding here is 20× cheaper than set_precision,
         # which also re-noded every polygon.
         x, y = transform_xy(tr, coords[:, 0], coords[:, 1])
         return np.round(np.column_stack([x, y]), 7)
 
-    with_fp = [b for b in buildings if b.footprint is not None]
-
-    def write(f: BinaryIO) -> None:
-        f.write(b'{"type":"FeatureCollection","features":[')
-        for start in range(0, len(with_fp), chunk):
-            part = with_fp[start : start + chunk]
-            geoms = shapely.transform(np.array([b.footprint for b in part], dtype=object), lonlat)
-            texts = shapely.to_geojson(geoms)
-            lines = []
-            for b, geometry in zip(part, texts, strict=True):
-                props = {k: v for k, v in property_row(b).items() if v is not None}
-                props["base"] = round(float(b.base), 2)
-                if "ground" in b.properties:  # where it stands on the terrain (working z)
-                    props["ground"] = b.properties["ground"]
-                head = json.dumps({"type": "Feature", "id": b.id, "properties": props}, ensure_ascii=False)
-                lines.append(head[:-1] + ',"geometry":' + geometry + "}")
-            f.write((b"," if start else b"") + ",".join(lines).encode("utf-8"))
-        f.write(b"]}")
-
-    write_stream_atomic(path, write)
+    part = [b for b in buildings if b.footprint is not None]
+    geoms = shapely.transform(np.array([b.footprint for b in part], dtype=object), lonlat)
+    texts = shapely.to_geojson(geoms)
+    lines = []
+    for b, geometry in zip(part, texts, strict=True):
+        props = {k: v for k, v in property_row(b).items() if v is not None}
+        props["base"] = round(float(b.base), 2)
+        if "ground" in b.properties:  # where it stands on the terrain (working z)
+            props["ground"] = b.properties["ground"]
+        head = json.dumps({"type": "Feature", "id": b.id, "properties": props}, ensure_ascii=False)
+        lines.append(head[:-1] + ',"geometry":' + geometry + "}")
+    return lines

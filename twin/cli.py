@@ -39,7 +39,9 @@ def build(
     source: Annotated[
         Path, typer.Argument(help="A scene folder / scene.toml, or a data file (.osm, .pbf, .geojson, .gpkg, .gml)")
     ],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: out/<scene id>)")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output folder or s3://bucket/prefix (default: out/<scene id>)")
+    ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores)")] = None,
     previous: Annotated[
         Path | None, typer.Option(help="An earlier build of the same scene to reuse (default: --out if it has one)")
@@ -50,12 +52,19 @@ def build(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Keep no .cache/ for incremental rebuilds (saves disk on huge scenes)")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run as Dask tasks: 'local' (a cluster of --workers processes) or tcp://host:8786"),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Dask workers of --scheduler local (default: all cores)")] = None,
 ) -> None:
     """Build a scene into a 3D Tiles 1.1 folder (tileset.json, blobs/, variants/, scene.json, report.json)."""
+    import tempfile
     from dataclasses import replace
 
     from .build import build_scene
     from .scene import is_manifest, load_scene, scene_for_file
+    from .storage import is_url, open_url, upload_folder
 
     try:
         scene = load_scene(source) if is_manifest(source) else scene_for_file(source)
@@ -68,7 +77,9 @@ def build(
                     replace(s, options=replace(s.options, default_height=default_height)) for s in scene.sources
                 ),
             )
-        target = out or Path("out") / scene.id
+        # An object store target: build into a local staging folder, then upload it (blobs first, scene.json last).
+        staging = tempfile.TemporaryDirectory(prefix="twin-build-") if out and is_url(out) else None
+        target = Path(staging.name) if staging else Path(out) if out else Path("out") / scene.id
         prev = previous or (target if (target / ".cache").exists() else None)
         with Progress(
             TextColumn("{task.description:<9}"),
@@ -83,14 +94,28 @@ def build(
             def progress(stage: str, fraction: float) -> None:
                 bar.update(task, description=stage, completed=fraction)
 
-            result = build_scene(scene, target, jobs=jobs, progress=progress, previous=prev, incremental=not no_cache)
+            result = build_scene(
+                scene,
+                target,
+                jobs=jobs,
+                progress=progress,
+                previous=prev,
+                incremental=not no_cache,
+                scheduler=scheduler,
+                workers=workers,
+            )
+        if staging and out:
+            storage, prefix = open_url(out)
+            upload_folder(target, storage, prefix)
+            staging.cleanup()
     except TwinError as exc:
         fail(exc)
         return
     if report_json:
         sys.stdout.write(result.report.to_json() + "\n")
     console.print(result.report.summary())
-    console.print(f"wrote {target / 'tileset.json'} ({len(result.scene_info['variants'])} variants)")
+    where = f"{out.rstrip('/')}/tileset.json" if staging and out else target / "tileset.json"
+    console.print(f"wrote {where} ({len(result.scene_info['variants'])} variants)")
 
 
 @app.command()

@@ -37,6 +37,9 @@ from twin.report import Report
 #: Attributes copied into ``Building.properties`` when a footprint file has them (name → type).
 WELL_KNOWN = {"levels": int, "name": str, "address": str, "usage": str, "year": str}
 
+#: Some rows of one GeoPackage table: (table, SQL condition, its parameters), read in row id order.
+GpkgRows = tuple[str, str, tuple[Any, ...]]
+
 # GeoPackage geometry header: envelope indicator (flags bits 1-3) → envelope size in bytes.
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
@@ -175,9 +178,9 @@ def _gpkg_crs(db: sqlite3.Connection, srs_id: int, path: Path) -> str:
 
 
 def _gpkg_features(
-    path: Path, options: ReaderOptions, report: Report, source: str
+    path: Path, options: ReaderOptions, report: Report, source: str, rows: GpkgRows | None = None
 ) -> Iterator[tuple[str, str, Any, dict]]:
-    """(crs, id, geometry, attributes) of every row of every feature table, streamed from sqlite."""
+    """(crs, id, geometry, attributes) of every row of every feature table (or of ``rows``), streamed from sqlite."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         layers = db.execute(
@@ -188,11 +191,14 @@ def _gpkg_features(
         raise SourceError(f"cannot read GeoPackage {path}: {err}") from err
     try:
         for table, column, srs_id in layers:
+            if rows is not None and table != rows[0]:
+                continue
             crs = options.crs or _gpkg_crs(db, srs_id, path)
             info = db.execute(f'PRAGMA table_info("{table}")').fetchall()
             pk = next((c[1] for c in info if c[5]), None)
             prefix = f"{source}/{table}/" if len(layers) > 1 else f"{source}/"
-            cursor = db.execute(f'SELECT * FROM "{table}"')
+            where = f" WHERE {rows[1]} ORDER BY rowid" if rows is not None else ""
+            cursor = db.execute(f'SELECT * FROM "{table}"{where}', rows[2] if rows is not None else ())
             names = [d[0] for d in cursor.description]
             for index, row in enumerate(cursor):
                 attributes = dict(zip(names, row, strict=True))
@@ -211,7 +217,12 @@ def _gpkg_features(
 
 
 def read_footprints(
-    path: str | os.PathLike[str], *, options: ReaderOptions, report: Report, source: str = ""
+    path: str | os.PathLike[str],
+    *,
+    options: ReaderOptions,
+    report: Report,
+    source: str = "",
+    rows: GpkgRows | None = None,
 ) -> Iterator[Building]:
     """Buildings from a GeoJSON (``.geojson``, ``.json``) or GeoPackage (``.gpkg``) footprint file.
 
@@ -219,6 +230,7 @@ def read_footprints(
     one get ``height=None`` (the repair stage applies the default, ``height_source="default"``). Features
     without a polygon are skipped into the report. Raises :class:`SourceError` for a missing or unreadable
     file, :class:`UnsupportedFormat` for another extension, :class:`CRSError` for an undefined GPKG CRS.
+    ``rows`` reads only some rows of a GeoPackage (a partition of a distributed build, :mod:`twin.distributed`).
     """
     path = Path(path)
     if not path.is_file():
@@ -232,7 +244,7 @@ def read_footprints(
             if building is not None:
                 yield building
     elif suffix == ".gpkg":
-        for crs, fid, geometry, attributes in _gpkg_features(path, options, report, source):
+        for crs, fid, geometry, attributes in _gpkg_features(path, options, report, source, rows):
             building = _building(fid, geometry, attributes, crs=crs, source=source, options=options, report=report)
             if building is not None:
                 yield building

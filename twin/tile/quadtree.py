@@ -83,11 +83,14 @@ def build_quadtree(
     budget: float = DEFAULT_BUDGET,
     bounds: tuple[float, float, float, float] | None = None,
     max_content_side: float = MAX_CONTENT_SIDE,
+    key: str = "",
 ) -> TileNode:
     """Partition buildings into an ADD quadtree (tiles wider than ``max_content_side`` hold no content).
 
     centroids : (n, 2) float64 working CRS; importance : (n,) float64 (bigger stays higher up)
     sizes : (n,) float64 metres (for geometric errors); weights : (n,) float64 estimated triangles
+    key, bounds : build the subtree of the node ``key`` of a larger tree (whose square is ``bounds``) from the
+        buildings whose centroids fall in it, in the larger tree's order (a partition of a distributed build)
     """
     centroids = np.asarray(centroids, dtype=np.float64).reshape(-1, 2)
     n = len(centroids)
@@ -95,7 +98,7 @@ def build_quadtree(
         bounds = square_bounds(centroids) if n else (0.0, 0.0, 1.0, 1.0)
     # One global order by importance; every node's members are a prefix of its share in that order.
     order = np.lexsort((np.arange(n), -np.asarray(importance, dtype=np.float64)))
-    return _node(order, centroids, sizes, weights, budget, bounds, "", max_content_side)
+    return _node(order, centroids, sizes, weights, budget, bounds, key, max_content_side)
 
 
 def _node(

@@ -1,0 +1,102 @@
+"""Input partitions: the part of a scene's sources one task reads (a whole file, or row ranges of a GeoPackage).
+
+The partitions of a scene, in order, read exactly the buildings a single-machine build reads, in the same
+order: a source is one partition (a file of a folder of CityGML tiles, a GeoJSON file, an OSM extract), and
+a GeoPackage layer of more than ``partition_rows`` rows is cut into row-id ranges read through its primary
+key. The spatial grouping the tiles need comes after reading (:mod:`twin.distributed.tasks` buckets each
+building into its quadtree node), so a partition may hold buildings of any area.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..errors import SourceError
+from ..read.footprints import GpkgRows, read_footprints
+from ..read.registry import read_source
+from ..records import Building
+from ..report import Report
+from ..scene import Scene, SourceSpec
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One task's share of the input: ``source``, or only the GeoPackage ``rows`` of it."""
+
+    index: int
+    source: SourceSpec
+    rows: GpkgRows | None = None
+
+    def describe(self) -> str:
+        """The file (and rows) this partition reads, for messages."""
+        if self.rows is None:
+            return str(self.source.path)
+        return f"{self.source.path} (layer {self.rows[0]}, row ids {self.rows[2][0]}..{self.rows[2][-1]})"
+
+    def read(self, report: Report) -> Iterator[Building]:
+        """Stream the partition's buildings (source CRS), as the source's reader yields them."""
+        if self.rows is None:
+            yield from read_source(self.source, report)
+        else:
+            yield from read_footprints(
+                self.source.path, options=self.source.options, report=report, source=self.source.name, rows=self.rows
+            )
+
+    def fingerprint(self, salt: str) -> str:
+        """A hash of what the partition reads (the file's size and time, the reader options, the rows)."""
+        st = self.source.path.stat()
+        s = self.source
+        text = f"{salt}|{s.name}|{s.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{s.format}|{s.options}|{self.rows}"
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _gpkg_ranges(source: SourceSpec, rows_per_part: int) -> list[GpkgRows] | None:
+    """Row-id ranges of every feature table of a GeoPackage; None when it is small enough to read whole."""
+    try:
+        db = sqlite3.connect(f"file:{source.path}?mode=ro", uri=True)
+    except sqlite3.Error as err:
+        raise SourceError(f"cannot read GeoPackage {source.path}: {err}") from err
+    try:
+        tables = [
+            row[0]
+            for row in db.execute(
+                "SELECT g.table_name FROM gpkg_geometry_columns g "
+                "JOIN gpkg_contents c ON c.table_name = g.table_name WHERE c.data_type = 'features'"
+            )
+        ]
+        counts = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        if sum(counts.values()) <= rows_per_part:
+            return None
+        ranges: list[GpkgRows] = []
+        for table in tables:
+            starts = [
+                db.execute(f'SELECT rowid FROM "{table}" ORDER BY rowid LIMIT 1 OFFSET ?', (k,)).fetchone()[0]
+                for k in range(0, counts[table], rows_per_part)
+            ]
+            for i, start in enumerate(starts):
+                if i + 1 < len(starts):
+                    ranges.append((table, "rowid >= ? AND rowid < ?", (start, starts[i + 1])))
+                else:
+                    ranges.append((table, "rowid >= ?", (start,)))
+        return ranges
+    except sqlite3.Error as err:
+        raise SourceError(f"cannot read GeoPackage {source.path}: {err}") from err
+    finally:
+        db.close()
+
+
+def plan_partitions(scene: Scene, rows_per_part: int) -> list[Partition]:
+    """The scene's partitions, in the order a single-machine build reads them."""
+    out: list[Partition] = []
+    for source in scene.sources:
+        ranges = None
+        if source.format == "footprints" and source.path.suffix.lower() == ".gpkg":
+            ranges = _gpkg_ranges(source, rows_per_part)
+        if ranges is None:
+            out.append(Partition(len(out), source))
+        else:
+            out.extend(Partition(len(out) + i, source, rows) for i, rows in enumerate(ranges))
+    return out

@@ -1,0 +1,325 @@
+"""The client of a distributed build: partitions → read → split → tile tasks on Dask; the city's tile tree.
+
+Three rounds of tasks (:mod:`twin.distributed.tasks`), each over files in the scratch folder:
+
+1. **read** a partition each (:mod:`twin.distributed.partitions`): its buildings projected and repaired;
+2. **split** a partition each: its buildings bucketed by their node at the *task level* of the quadtree
+   (:mod:`twin.distributed.grid`), once the extent of the whole city (the root square, the frame) is known;
+3. **tile** a node each: its subtree, meshes, glb blobs and coarse blocks.
+
+The client then joins the nodes under the levels above them and gives those their coarse stand-ins: the
+tree, tiles and blobs of a single-machine build of the same scene.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ..build import FOOTPRINTS_HEAD, FOOTPRINTS_TAIL, _crs_from
+from ..content import Cancel, Progress, TileContent, encode_tile
+from ..crs import Frame, parse_crs
+from ..errors import BuildError, Cancelled, TwinError
+from ..incremental import code_version
+from ..read.registry import read_source
+from ..records import Building
+from ..report import Report
+from ..scene import Scene
+from ..tile import Blocks, TileNode, block_buildings, coarse_parents
+from ..tile.quadtree import square_bounds
+from .grid import Bounds, content_level, node_bounds, task_level
+from .partitions import plan_partitions
+from .settings import DaskSettings
+from .tasks import (
+    NodeSummary,
+    ReadSummary,
+    load_partition,
+    partition_extent,
+    read_partition,
+    split_partition,
+    tile_node,
+)
+
+#: The scratch folder of a build (under its output folder; every worker must see it).
+SCRATCH = Path(".cache") / "dask"
+
+
+@dataclass
+class DistributedCity:
+    """The city built by Dask tasks: what :func:`twin.build.build_scene` needs to finish the build.
+
+    extent : [[minx, miny], [maxx, maxy]] of the footprints (working CRS); parts : (fingerprint, dropped id
+    hashes) of each partition with buildings, in order
+    """
+
+    crs: str
+    frame: Frame
+    tree: TileNode
+    contents: dict[str, TileContent]
+    report: Report
+    features: int
+    extent: np.ndarray | None
+    workers: int
+    scratch: Path
+    parts: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+    def buildings(self) -> list[Building]:
+        """Every building of the city, in the order of a single-machine build (loaded into this process)."""
+        return [b for fp, drop in self.parts for b in load_partition(self.scratch, fp, drop)]
+
+    def write_footprints(self, f: BinaryIO) -> None:
+        """Write buildings.geojson from the partitions' shares (the features of a single-machine build, in order)."""
+        f.write(FOOTPRINTS_HEAD)
+        comma = b""
+        for path in sorted((self.scratch / "footprints").glob("*")):
+            text = path.read_bytes()
+            if text:
+                f.write(comma + text)
+                comma = b","
+        f.write(FOOTPRINTS_TAIL)
+
+    def close(self, keep: bool) -> None:
+        """Remove the buckets (and, unless ``keep``, the read partitions and node caches too)."""
+        for name in ("buckets", "footprints") if keep else ("",):
+            shutil.rmtree(self.scratch / name, ignore_errors=True)
+
+
+@contextmanager
+def connect(settings: DaskSettings, jobs: int | None) -> Iterator[Any]:
+    """A dask.distributed Client: of a LocalCluster this build starts, or of the scheduler named."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise BuildError("a Dask build needs dask[distributed]: pip install 'urban-twin[scale]'") from exc
+    if settings.local:
+        n = settings.workers or jobs or os.cpu_count() or 1
+        with (
+            LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(settings.scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise BuildError(f"cannot reach the Dask scheduler {settings.scheduler}: {exc}") from exc
+    with client:
+        yield client
+
+
+def _run(
+    client: Any,
+    fn: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    stage: str,
+    progress: Progress,
+    cancel: Cancel | None,
+    priorities: Sequence[int] | None = None,
+) -> list[Any]:
+    """Run ``fn(*args)`` for every args as tasks; results in call order (a task's error is raised here)."""
+    from distributed import as_completed
+
+    futures = [
+        client.submit(fn, *args, pure=False, priority=priorities[i] if priorities else 0)
+        for i, args in enumerate(calls)
+    ]
+    order = {f.key: i for i, f in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    try:
+        for done, future in enumerate(as_completed(futures), 1):
+            if cancel is not None and cancel():
+                raise Cancelled("build cancelled")
+            results[order[future.key]] = future.result()
+            progress(stage, done / max(len(futures), 1))
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return results
+
+
+def _working_crs(scene: Scene) -> str:
+    """The manifest's CRS, else the UTM zone of the first building read (as a single-machine build picks it)."""
+    crs = scene.crs
+    if crs is None:
+        for source in scene.sources:
+            for raw in read_source(source, Report()):
+                try:
+                    crs = _crs_from(raw)
+                    break
+                except (TwinError, ValueError):
+                    continue
+            if crs is not None:
+                break
+    if crs is None:
+        raise BuildError(f"scene {scene.id!r}: no usable buildings in {', '.join(str(s.path) for s in scene.sources)}")
+    if not parse_crs(crs).is_projected:
+        raise BuildError(f"working CRS {crs} is not projected (metres are needed)")
+    return crs
+
+
+def _duplicates(reads: Sequence[ReadSummary]) -> list[np.ndarray]:
+    """Per partition, the id hashes of its buildings that an earlier partition read first."""
+    seen = np.concatenate([r.seen for r in reads]) if reads else np.zeros(0, np.uint64)
+    owner = np.repeat(np.arange(len(reads)), [len(r.seen) for r in reads])
+    kept = np.concatenate([r.kept for r in reads]) if reads else np.zeros(0, bool)
+    later = np.ones(len(seen), bool)
+    later[np.unique(seen, return_index=True)[1]] = False
+    drop = later & kept
+    return [seen[drop & (owner == i)] for i in range(len(reads))]
+
+
+def _top(root: Bounds, depth: int, nodes: dict[str, NodeSummary]) -> TileNode:
+    """The tree above the task level: tiles too wide for content, over the nodes' subtrees."""
+    if depth == 0:
+        return nodes[""].tree
+
+    def make(key: str, bounds: Bounds) -> TileNode:
+        if len(key) == depth:
+            return nodes[key].tree
+        children = [
+            make(key + str(q), node_bounds(bounds, str(q)))
+            for q in range(4)
+            if any(k.startswith(key + str(q)) for k in nodes)
+        ]
+        side = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+        return TileNode(key, bounds, np.zeros(0, np.int64), children, side)
+
+    return make("", root)
+
+
+def build_city(
+    scene: Scene,
+    out: Path,
+    blob_dir: Path,
+    settings: DaskSettings,
+    *,
+    jobs: int | None,
+    compress: bool,
+    progress: Progress,
+    cancel: Cancel | None,
+    previous: Path | None,
+) -> DistributedCity:
+    """Read, tile and encode the scene's buildings on a Dask cluster; the city for the rest of the build."""
+    if scene.terrain is not None:
+        raise BuildError(f"scene {scene.id!r}: a Dask build does not handle [terrain] yet; build without a scheduler")
+    crs = _working_crs(scene)
+    parts = plan_partitions(scene, settings.partition_rows)
+    scratch = Path(out).resolve() / SCRATCH
+    earlier = Path(previous).resolve() / SCRATCH if previous is not None else None
+    earlier = earlier if earlier is not None and earlier != scratch and earlier.is_dir() else None
+    for name in ("buckets", "footprints"):
+        shutil.rmtree(scratch / name, ignore_errors=True)
+    salt = code_version()
+    with connect(settings, jobs) as client:
+        workers = len(client.scheduler_info()["workers"])
+        reads: list[ReadSummary] = _run(
+            client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
+        )
+        report = Report()
+        for r in reads:
+            report.merge(r.report)
+        drops = _duplicates(reads)
+        with_drops = [i for i, d in enumerate(drops) if len(d)]
+        extents = _run(
+            client,
+            partition_extent,
+            [(scratch, reads[i].fingerprint, drops[i]) for i in with_drops],
+            "read",
+            progress,
+            cancel,
+        )
+        for i, (c, ext) in zip(with_drops, extents, strict=True):
+            reads[i].centroids, reads[i].extent = c, ext
+        counts = [r.count - len(d) for r, d in zip(reads, drops, strict=True)]
+        live = [i for i, n in enumerate(counts) if n > 0]
+        total = sum(counts)
+        if not total:
+            raise BuildError(
+                f"scene {scene.id!r}: no usable buildings in {', '.join(str(s.path) for s in scene.sources)}"
+            )
+        lo = np.min([reads[i].centroids[0] for i in live], axis=0)
+        hi = np.max([reads[i].centroids[1] for i in live], axis=0)
+        frame = Frame.from_bounds(crs, (lo[0], lo[1], hi[0], hi[1]), scene.z0_height)
+        root = square_bounds(np.array([lo, hi]))
+        depth = task_level(content_level(root, scene.max_tile_side), total, settings.task_buildings)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        splits = _run(
+            client,
+            split_partition,
+            [(i, reads[i].fingerprint, drops[i], root, depth, int(offsets[i]), crs, scratch, True) for i in live],
+            "split",
+            progress,
+            cancel,
+        )
+        members: dict[str, list[int]] = {}
+        sizes: dict[str, int] = {}
+        for split in splits:
+            report.merge(split.report)
+            for key, n in split.counts.items():
+                members.setdefault(key, []).append(split.index)
+                sizes[key] = sizes.get(key, 0) + n
+        keys = sorted(members)
+        previous_blobs = Path(previous).resolve() / "blobs" if previous is not None else blob_dir
+        settings_t = (scene.tile_budget, scene.max_tile_side, compress)
+        nodes: list[NodeSummary] = _run(
+            client,
+            tile_node,
+            [
+                (k, members[k], root, frame, settings_t, blob_dir, scratch, (earlier or scratch, previous_blobs), salt)
+                for k in keys
+            ],
+            "tiles",
+            progress,
+            cancel,
+            priorities=[sizes[k] for k in keys],
+        )
+    by_key = {n.key: n for n in nodes}
+    tree = _top(root, depth, by_key)
+    contents: dict[str, TileContent] = {}
+    coarse: list[str] = []
+    for node in nodes:
+        contents.update(node.contents)
+        coarse.extend(node.coarse)
+        report.merge(node.report)
+    if depth > 0:
+        known: dict[str, Blocks] = {}
+        for node in nodes:
+            if node.blocks is None:
+                raise BuildError(f"node {node.key!r} holds buildings above the content level")  # not reached
+            known[node.key] = node.blocks
+        none = np.zeros((0, 4))
+        top = coarse_parents(tree, none, np.zeros(0), np.zeros(0), known=known)
+        for key, blocks in top.items():
+            content = encode_tile(key, block_buildings(key, blocks, crs), frame, blob_dir, compress)
+            if content is not None:
+                contents[key] = content
+        coarse.extend(top)
+    report.info["coarse_tiles"] = len(coarse)
+    report.info["coarse_bytes"] = sum(contents[k].size for k in coarse if k in contents)
+    report.info["dask"] = {
+        "scheduler": settings.scheduler,
+        "workers": workers,
+        "partitions": len(parts),
+        "partitions_reused": sum(r.reused for r in reads),
+        "task_level": depth,
+        "nodes": len(nodes),
+        "nodes_reused": sum(n.reused for n in nodes),
+    }
+    ext = [reads[i].extent for i in live if reads[i].extent is not None]
+    extent = np.array([np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)]) if ext else None
+    parts_kept = [(reads[i].fingerprint, drops[i]) for i in live]
+    return DistributedCity(crs, frame, tree, contents, report, total, extent, workers, scratch, parts_kept)
