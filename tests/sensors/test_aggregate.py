@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from twin.sensors.aggregate import bucket_edges, bucket_sums, summary
+from twin.sensors.aggregate import bucket_edges, bucket_sums, day_rollup, rollup_hours, summary
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -47,3 +47,23 @@ def test_bucket_sums_and_summary() -> None:
     assert s["total"] == 42.0 and s["mean_daily"] == 21.0
     empty = summary(np.zeros(0, dtype=np.int64), np.zeros(0), "UTC")
     assert empty["days"] == [] and empty["peak_hour"] == {"weekday": None, "weekend": None}
+
+
+def test_day_rollup_sums_per_utc_day_and_hour_in_any_order() -> None:
+    day = ts("2023-03-22T00:00", ZoneInfo("UTC"))
+    streams = np.array([7, 3, 7, 7, 3, 7])
+    starts = np.array([day + 3600 + 900, day + 86_400 + 5, day + 3600, day + 23 * 3600 + 2700, day, day + 3 * 86_400])
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    rollup = day_rollup(streams, starts, values)
+    # ordered by stream, then day; empty days have no row
+    assert list(rollup.streams) == [3, 3, 7, 7] and list(rollup.days) == [day, day + 86_400, day, day + 3 * 86_400]
+    assert rollup.sums[0, 0] == 5.0 and rollup.sums[1, 0] == 2.0
+    assert rollup.sums[2, 1] == 4.0 and rollup.numbers[2, 1] == 2 and rollup.sums[2, 23] == 4.0
+    assert rollup.numbers.sum() == 6 and rollup.sums.sum() == values.sum()
+    # hours back out, only the non-empty ones in range; hourly sums standing for several observations add up
+    s, t, v, n = rollup_hours(rollup, day + 3600, day + 86_400)
+    assert list(zip(s, t, v, n, strict=True)) == [(7, day + 3600, 4.0, 2), (7, day + 23 * 3600, 4.0, 1)]
+    again = day_rollup(s, t, v, n)
+    assert list(again.numbers.sum(axis=1)) == [3] and again.sums[0, 1] == 4.0
+    empty = day_rollup(np.zeros(0), np.zeros(0), np.zeros(0))
+    assert len(empty.days) == 0 and empty.sums.shape == (0, 24)

@@ -6,8 +6,9 @@ over, already summed per UTC hour where a range is long.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -145,3 +146,50 @@ def summary(starts: np.ndarray, values: np.ndarray, tz: str = "UTC") -> dict[str
         "profiles": profiles,
         "peak_hour": peaks,
     }
+
+
+class DayRollup(NamedTuple):
+    """Per ``(UTC day, stream)``: the sum and number of observations in each UTC hour (24 of each per row).
+
+    What the server keeps at ingest so that time slices over many stations ("all stations, one hour") read
+    one short range of a day-major table instead of one range per station.
+    """
+
+    days: np.ndarray  # (n,) UNIX s of each UTC midnight
+    streams: np.ndarray  # (n,)
+    sums: np.ndarray  # (n, 24) float64
+    numbers: np.ndarray  # (n, 24) int64
+
+
+def day_rollup(
+    streams: np.ndarray, starts: np.ndarray, values: np.ndarray, numbers: np.ndarray | None = None
+) -> DayRollup:
+    """Roll observations (or hourly sums, each standing for ``numbers`` observations) up per UTC day and hour.
+
+    Rows come out ordered by stream, then day; a day without observations of a stream has no row.
+    """
+    st = np.asarray(streams, dtype=np.int64)
+    s = np.asarray(starts, dtype=np.int64)
+    day = s // 86_400
+    # one integer key per (stream, day): days since 1970 stay below 2**17 until the year 2328
+    key = (st << 17) | (day - day.min() if len(day) else day)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    cell = inverse.ravel() * 24 + (s % 86_400) // 3600
+    size = len(uniq) * 24
+    sums = np.bincount(cell, weights=np.asarray(values, dtype=np.float64), minlength=size).reshape(-1, 24)
+    weights = None if numbers is None else np.asarray(numbers, dtype=np.float64)
+    number = np.bincount(cell, weights=weights, minlength=size).astype(np.int64).reshape(-1, 24)
+    first = day.min() if len(day) else 0
+    return DayRollup(((uniq & (2**17 - 1)) + first) * 86_400, uniq >> 17, sums, number)
+
+
+def rollup_hours(rollup: DayRollup, start: int, end: int, hours: Sequence[int] = range(24)) -> tuple[np.ndarray, ...]:
+    """The non-empty hours of ``rollup`` starting in ``[start, end)`` as ``(streams, starts, sums, numbers)``.
+
+    ``hours`` names which of the 24 columns ``sums``/``numbers`` hold (a query may read only some).
+    """
+    h = np.asarray(list(hours), dtype=np.int64)
+    starts = rollup.days[:, None] + 3600 * h[None, :]
+    keep = (rollup.numbers > 0) & (starts >= start) & (starts < end)
+    streams = np.broadcast_to(rollup.streams[:, None], starts.shape)
+    return streams[keep], starts[keep], rollup.sums[keep], rollup.numbers[keep]
