@@ -120,7 +120,7 @@ def encode_tile(
     if mesh is None:
         return None
     local = frame.exact_local(lift(mesh.positions, owner, kept))  # on the terrain, when there is one
-    batch = MeshBatch(local, mesh.normals, mesh.indices, owner, mesh.colors)
+    batch = MeshBatch(local, mesh.normals, mesh.indices, owner, mesh.colors, mesh.uvs)
     glb = encode_glb(batch, building_table([property_row(b) for b in kept]), compress=compress)
     uri = write_blob(blob_dir, glb)
     report.count("written", len(kept))

@@ -5,13 +5,15 @@ Layout of what :func:`encode_glb` writes (one node, one mesh, one primitive, one
 - Geometry in KHR_draco_mesh_compression (``compress=True``, the default): ``POSITION`` (FLOAT VEC3,
   metres relative to the node's ``translation``, the tile centre), ``NORMAL`` (FLOAT VEC3),
   ``_FEATURE_ID_0`` (UNSIGNED_SHORT; FLOAT above 65536 rows) and optionally ``COLOR_0`` (UNSIGNED_BYTE
-  normalized VEC3, linear as glTF requires) in one Draco stream per primitive. Draco quantises positions to
-  :data:`POSITION_STEP` (1 cm steps, so every vertex is within 5 mm, whatever the tile's size) and normals
-  to 8-bit octahedral codes, and predicts each vertex from its neighbours along the mesh.
+  normalized VEC3, linear as glTF requires) and optionally ``TEXCOORD_0`` (FLOAT VEC2, facade coordinates
+  in metres: along the wall and up, see :class:`twin.mesh.model.Mesh`) in one Draco stream per primitive.
+  Draco quantises positions to :data:`POSITION_STEP` (1 cm steps, so every vertex is within 5 mm,
+  whatever the tile's size), facade coordinates to :data:`UV_STEP` and normals to 8-bit octahedral codes,
+  and predicts each vertex from its neighbours along the mesh.
 - Uncompressed (``compress=False``, for debugging and for tools without a Draco decoder): ``POSITION``
   SHORT VEC3 with the node's uniform ``scale`` (KHR_mesh_quantization: steps of the largest side / 65534),
-  ``NORMAL`` BYTE normalized VEC3, ``_FEATURE_ID_0`` and ``COLOR_0`` as above, every attribute on a
-  4-byte stride, indices UNSIGNED_SHORT or UNSIGNED_INT.
+  ``NORMAL`` BYTE normalized VEC3, ``_FEATURE_ID_0``, ``COLOR_0`` as above and ``TEXCOORD_0`` FLOAT VEC2,
+  every attribute on a 4-byte stride, indices UNSIGNED_SHORT or UNSIGNED_INT.
 - ``EXT_mesh_features`` on the primitive (feature ID attribute 0 -> property table 0) and
   ``EXT_structural_metadata`` at glTF level (:mod:`twin.encode.metadata`); the table's columns are plain
   bufferViews in the binary chunk.
@@ -70,12 +72,14 @@ _Q = 32767
 
 #: Draco's position step (metres): every vertex lands within half of it of where the mesher put it.
 POSITION_STEP = 0.01
+#: Draco's step for facade coordinates (metres): window edges within 2.5 cm of the storey grid.
+UV_STEP = 0.05
 #: Draco's octahedral normal precision in bits (about 1° between neighbouring codes).
 NORMAL_BITS = 8
 #: Draco compression level 0–10; 10 is the slowest and smallest (about 11 ms for a 400-building tile).
 DRACO_LEVEL = 10
 #: Draco attribute types (draco::GeometryAttribute::Type) and the glTF attribute each one carries here.
-_DRACO_ATTRIBUTES = {0: "POSITION", 1: "NORMAL", 2: "COLOR_0", 4: "_FEATURE_ID_0"}
+_DRACO_ATTRIBUTES = {0: "POSITION", 1: "NORMAL", 2: "COLOR_0", 3: "TEXCOORD_0", 4: "_FEATURE_ID_0"}
 
 #: Default material colour (linear RGB): light grey, used when the batch has no vertex colours.
 _DEFAULT_COLOR = (0.6, 0.6, 0.6, 1.0)
@@ -90,6 +94,7 @@ class MeshBatch:
     indices : (m, 3) integer, counter-clockwise seen from outside
     feature_ids : (n,) integer, the property table row of each vertex
     colors : (n, 3) uint8 sRGB vertex colours (e.g. walls vs roofs), or ``None`` for one material colour
+    uvs : (n, 2) float facade coordinates in metres (``TEXCOORD_0``), or ``None`` for none
     """
 
     positions: np.ndarray
@@ -97,6 +102,7 @@ class MeshBatch:
     indices: np.ndarray
     feature_ids: np.ndarray
     colors: np.ndarray | None = None
+    uvs: np.ndarray | None = None
 
 
 def to_gltf_axes(v: np.ndarray) -> np.ndarray:
@@ -121,7 +127,9 @@ def _srgb_to_linear_u8(colors: np.ndarray) -> np.ndarray:
     return np.round(_srgb_to_linear_float(colors) * 255.0).astype(np.uint8)
 
 
-def _checked(batch: MeshBatch, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def _checked(
+    batch: MeshBatch, rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Coerce and check the batch's arrays; raise InvalidGeometry naming the broken one."""
     positions = np.asarray(batch.positions, dtype=np.float64)
     normals = np.asarray(batch.normals, dtype=np.float64)
@@ -151,12 +159,18 @@ def _checked(batch: MeshBatch, rows: int) -> tuple[np.ndarray, np.ndarray, np.nd
         colors = np.asarray(batch.colors)
         if colors.shape != (n, 3) or colors.dtype != np.uint8:
             raise InvalidGeometry(f"colors must be ({n}, 3) uint8, got {colors.shape} {colors.dtype}")
+    uvs = None
+    if batch.uvs is not None:
+        uvs = np.asarray(batch.uvs, dtype=np.float64)
+        if uvs.shape != (n, 2) or not np.all(np.isfinite(uvs)):
+            raise InvalidGeometry(f"uvs must be ({n}, 2) finite numbers, got {uvs.shape}")
     return (
         positions,
         normals / length[:, None],
         indices.astype(np.uint32),
         feature_ids.astype(np.int64),
         colors,
+        uvs,
     )
 
 
@@ -239,6 +253,7 @@ class _Geometry(NamedTuple):
     fids: np.ndarray
     colors: np.ndarray | None
     rows: int
+    uvs: np.ndarray | None = None
 
 
 def _feature_id_rows(fids: np.ndarray, rows: int) -> tuple[np.ndarray, int]:
@@ -253,7 +268,7 @@ def _raw_primitive(
     t: _Geometry, buffers: _Buffers, accessors: _Accessors
 ) -> tuple[dict[str, Any], dict[str, Any], int]:
     """Uncompressed primitive (KHR_mesh_quantization positions), its node and its number of features."""
-    positions, normals, indices, fids, colors, rows = t
+    positions, normals, indices, fids, colors, rows, uvs = t
     q, centre, scale = quantize_positions(positions)
     attributes = {
         "POSITION": accessors.add(
@@ -279,6 +294,9 @@ def _raw_primitive(
     if colors is not None:
         view = buffers.add_attribute(_padded(colors, 4))
         attributes["COLOR_0"] = accessors.add(_UNSIGNED_BYTE, "VEC3", len(q), view, normalized=True)
+    if uvs is not None:
+        view = buffers.add_attribute(uvs.astype(np.float32))
+        attributes["TEXCOORD_0"] = accessors.add(_FLOAT, "VEC2", len(q), view)
     component = _UNSIGNED_SHORT if len(q) <= 65536 else _UNSIGNED_INT
     flat = indices.reshape(-1).astype(_COMPONENT_DTYPES[component])
     view = buffers.add(flat.tobytes(), target=_ELEMENT_ARRAY_BUFFER)
@@ -292,6 +310,14 @@ def position_bits(extent: float, step: float = POSITION_STEP) -> int:
     return min(30, max(1, math.ceil(math.log2(extent / step + 1))))
 
 
+def _uv_options(uvs: np.ndarray | None) -> dict[str, Any]:
+    """DracoPy's texture coordinate arguments: the coordinates and bits for steps of :data:`UV_STEP`."""
+    if uvs is None:
+        return {}
+    extent = float((uvs.max(axis=0) - uvs.min(axis=0)).max())
+    return {"tex_coord": uvs, "tex_coord_quantization_bits": position_bits(max(extent, UV_STEP), UV_STEP)}
+
+
 def _draco_primitive(
     t: _Geometry, buffers: _Buffers, accessors: _Accessors
 ) -> tuple[dict[str, Any], dict[str, Any], int]:
@@ -301,7 +327,7 @@ def _draco_primitive(
     others) and the attributes' unique ids, and the accessors must state both, plus the decoded
     positions' bounds.
     """
-    positions, normals, indices, fids, colors, rows = t
+    positions, normals, indices, fids, colors, rows, uvs = t
     lo, hi = positions.min(axis=0), positions.max(axis=0)
     centre = (lo + hi) / 2.0
     local = positions - centre
@@ -315,6 +341,7 @@ def _draco_primitive(
         normal_quantization_bits=NORMAL_BITS,
         colors=colors,
         generic_attributes={0: fid_rows},
+        **_uv_options(uvs),
     )
     decoded = DracoPy.decode(stream)
     ids = {_DRACO_ATTRIBUTES[a["attribute_type"]]: int(a["unique_id"]) for a in decoded.attributes}
@@ -329,6 +356,8 @@ def _draco_primitive(
     }
     if colors is not None:
         attributes["COLOR_0"] = accessors.add(_UNSIGNED_BYTE, "VEC3", count, normalized=True)
+    if uvs is not None:
+        attributes["TEXCOORD_0"] = accessors.add(_FLOAT, "VEC2", count)
     component = _UNSIGNED_SHORT if count <= 65536 else _UNSIGNED_INT
     primitive = {
         "attributes": attributes,
@@ -350,11 +379,11 @@ def encode_glb(batch: MeshBatch, table: PropertyTable, *, compress: bool = True)
     ``compress`` chooses Draco geometry (the default) or the uncompressed quantized layout.
     Raises InvalidGeometry for malformed arrays and BuildError for an inconsistent table.
     """
-    positions, normals, indices, feature_ids, colors = _checked(batch, table.count)
+    positions, normals, indices, feature_ids, colors, uvs = _checked(batch, table.count)
     linear = None if colors is None else _srgb_to_linear_u8(colors)
     buffers, accessors = _Buffers(), _Accessors()
     encode = _draco_primitive if compress else _raw_primitive
-    geometry = _Geometry(to_gltf_axes(positions), to_gltf_axes(normals), indices, feature_ids, linear, table.count)
+    geometry = _Geometry(to_gltf_axes(positions), to_gltf_axes(normals), indices, feature_ids, linear, table.count, uvs)
     primitive, node, feature_count = encode(geometry, buffers, accessors)
     primitive["material"] = 0
     primitive.setdefault("extensions", {})["EXT_mesh_features"] = {

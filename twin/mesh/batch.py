@@ -2,7 +2,8 @@
 
 The per-building mesher (:mod:`twin.mesh.extrude`) costs a few hundred microseconds of Python per building;
 here all walls of a tile are built with one set of numpy operations and only earcut runs per polygon, which
-makes LoD1 meshing ~10× faster. The output is the same mesh: walls, flat roof and floor, flat-shaded.
+makes LoD1 meshing ~10× faster. The output is the same mesh: walls, flat roof and floor, flat-shaded,
+with facade ``uvs`` on the walls.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from .extrude import wall_quads
-from .model import FLAT_ROOF_COLOR, WALL_COLOR, Mesh
+from .model import FLAT_ROOF_COLOR, WALL_COLOR, Mesh, wall_uvs
 
 
 def extrude_flat_batch(
@@ -89,4 +90,6 @@ def extrude_flat_batch(
     colors[:w] = WALL_COLOR
     colors[w : w + k_pts] = FLAT_ROOF_COLOR
     colors[w + k_pts :] = WALL_COLOR
-    return Mesh(positions, normals, indices, colors), owner
+    uvs = np.zeros((len(positions), 2), np.float32)
+    uvs[:w] = wall_uvs(wall_pos)
+    return Mesh(positions, normals, indices, colors, uvs), owner

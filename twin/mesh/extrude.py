@@ -6,7 +6,7 @@ import numpy as np
 from shapely.geometry import MultiPolygon
 
 from ..records import Building
-from .model import FLAT_ROOF_COLOR, PITCHED_ROOF_COLOR, WALL_COLOR, Mesh, concatenate
+from .model import FLAT_ROOF_COLOR, PITCHED_ROOF_COLOR, WALL_COLOR, Mesh, concatenate, wall_uvs
 from .roofs import RoofPlanes, clip_halfplane, densify_ring, roof_planes
 from .triangulate import polygon_rings, triangulate_rings
 
@@ -43,7 +43,7 @@ def wall_quads(
 def _walls(ring: np.ndarray, base: float, tops: np.ndarray) -> Mesh:
     """Vertical quads along a ring, from ``base`` up to ``tops`` (k,) at each ring point."""
     pos, normals, tris, _ = wall_quads(ring, np.roll(ring, -1, axis=0), base, tops, np.roll(tops, -1))
-    return Mesh(pos, normals, tris, np.tile(np.array(WALL_COLOR, np.uint8), (len(pos), 1)))
+    return Mesh(pos, normals, tris, np.tile(np.array(WALL_COLOR, np.uint8), (len(pos), 1)), wall_uvs(pos))
 
 
 def _cap(rings: list[np.ndarray], z: np.ndarray | float, up: bool, color: tuple[int, int, int]) -> Mesh:
