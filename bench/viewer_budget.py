@@ -15,6 +15,14 @@ camera, the sun's shadow map once per frame (reported apart). The issue's budget
 
     .venv/bin/python bench/viewer_budget.py [--data-dir DIR] [--scene hamburg-eimsbuettel] [--out FILE]
 
+``--all-layers`` turns every layer of the scene on (buildings, terrain, roads, areas, trees, and the sensor
+stations where the server has some) and waits for each to settle before a view is read; each row then says
+what each layer had loaded. ``--street-shot FILE`` keeps the desktop street-level (walk mode) view as a small
+PNG (downscaled, 256 colours). Bayreuth and other scenes are measured from a ``--data-dir`` they are
+published in (``TWIN_DATA_DIR=DIR twin demo --no-serve --scene scenes/bayreuth``).
+
+    .venv/bin/python bench/viewer_budget.py --all-layers --street-shot bench/results/street_level.png
+
 Prints a JSON table; exits 1 when a view is over budget. Needs Debian's chromium and Python playwright.
 """
 
@@ -33,6 +41,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +68,39 @@ DATE = "2024-06-21T14:00:00Z"
 SPOTS = {"centre": (0.0, 0.0), "north-east": (300.0, 300.0), "north-west": (-300.0, 300.0),
          "south-west": (-300.0, -300.0), "south-east": (300.0, -300.0)}  # fmt: skip
 
-#: Settled: every visible tileset has its root, nothing pending, and a frame drew triangles.
-READY_JS = """() => {
+#: Settled: every visible tileset has its root, nothing pending, and a frame drew triangles; with ``all``
+#: the terrain and every context layer too (trees may have no tile within reach), and the sensor stations
+#: placed when ``stations`` are expected.
+READY_JS = """([all, stations]) => {
   const t = window.__twin;
   if (!t) return false;
   const info = t.tilesInfo();
-  return info.length > 0 && info.every((x) => x.rootLoaded && x.loadProgress === 1 && x.models > 0)
-    && t.state.lastFrame.triangles > 0;
+  const settled = (x) => !x || (x.rootLoaded && x.loadProgress === 1);
+  const ok = info.length > 0 && info.every((x) => settled(x) && x.models > 0) && t.state.lastFrame.triangles > 0;
+  if (!ok || !all) return ok;
+  const context = Object.values(t.host.get('context')?.info() ?? {});
+  const sensors = t.host.get('sensors')?.markers.stations.length ?? 0;
+  return settled(t.host.get('terrain')?.info()) && context.every(settled) && (!stations || sensors > 0);
+}"""
+
+#: Turn every context layer on (the toggles' state); returns the ids the scene has.
+ALL_LAYERS_JS = """() => {
+  const context = window.__twin.host.get('context');
+  const ids = [...(context?.tiles.keys() ?? [])];
+  for (const id of ids) context.setVisible(id, true);
+  return ids;
+}"""
+
+#: What each layer has loaded (tile models; sensor stations placed).
+LAYERS_JS = """() => {
+  const t = window.__twin;
+  const out = {buildings: t.tilesInfo().reduce((a, x) => a + x.models, 0)};
+  const terrain = t.host.get('terrain')?.info();
+  if (terrain) out.terrain = terrain.models;
+  for (const [id, x] of Object.entries(t.host.get('context')?.info() ?? {})) out[id] = x.visible ? x.models : 0;
+  const stations = t.host.get('sensors')?.markers.stations.length ?? 0;
+  if (stations) out.sensors = stations;
+  return out;
 }"""
 
 #: Pitch the emulated headset (radians, negative looks down), level and facing -Z otherwise.
@@ -127,6 +162,15 @@ def serve(data_dir: Path) -> Iterator[str]:
         proc.wait(10)
 
 
+def _has_stations(base: str, scene: str) -> bool:
+    """Whether the server has sensor stations for the scene (the viewer then places them)."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/scenes/{scene}/sensors/items?limit=1", timeout=10) as r:
+            return bool(json.load(r).get("features"))
+    except (OSError, ValueError):
+        return False
+
+
 def enu_of(lon: float, lat: float, origin: dict[str, float]) -> tuple[float, float]:
     """East and north metres of a WGS 84 point from the scene origin (on the origin's ellipsoid height)."""
     from twin.crs import enu_to_ecef_matrix, geodetic_to_ecef
@@ -148,17 +192,58 @@ def _spread(scene: dict[str, Any]) -> float:
     return max(1.0, min(x1 - x0, y1 - y0) / 4.0 / 300.0)
 
 
-def _settle(page: Any, timeout: float = 120_000) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Layers:
+    """Which layers a run turns on: ``all`` (every layer of the scene), ``stations`` (sensors to wait for)."""
+
+    all: bool = False
+    stations: bool = False
+
+
+def _settle(page: Any, layers: Layers = Layers(), timeout: float = 120_000) -> dict[str, Any]:
     """Wait for loaded tiles and a few more frames drawn with them, then read the last frame."""
-    page.wait_for_function(READY_JS, timeout=timeout)
+    ready = [layers.all, layers.stations]
+    page.wait_for_function(READY_JS, arg=ready, timeout=timeout)
     frames = page.evaluate("window.__twin.state.frames")
     page.wait_for_function(f"window.__twin.state.frames > {frames + 3}", timeout=timeout)
-    page.wait_for_function(READY_JS, timeout=timeout)
-    return dict(page.evaluate(FRAME_JS))
+    page.wait_for_function(READY_JS, arg=ready, timeout=timeout)
+    row = dict(page.evaluate(FRAME_JS))
+    if layers.all:
+        row["layers"] = page.evaluate(LAYERS_JS)
+    return row
+
+
+def _open(page: Any, url: str, layers: Layers) -> None:
+    page.goto(url)
+    page.wait_for_function("window.__twin && window.__twin.state.scene")
+    if layers.all:
+        # The context layers exist once the scene is open (scene.json lists them).
+        page.wait_for_function("window.__twin.state.variants !== null")
+        page.evaluate(ALL_LAYERS_JS)
+
+
+def small_png(png: bytes, path: Path, width: int = 960) -> None:
+    """A screenshot as a small PNG: downscaled to ``width`` and 256 colours (Pillow), else as taken."""
+    try:
+        from PIL import Image
+    except ImportError:  # Pillow is not a dependency: keep the full screenshot
+        path.write_bytes(png)
+        return
+    import io
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image = image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
+    image.quantize(256).save(path, optimize=True)
 
 
 def measure(
-    base: str, scene: dict[str, Any], shots: Path | None = None, width: int = 1280, height: int = 800
+    base: str,
+    scene: dict[str, Any],
+    shots: Path | None = None,
+    width: int = 1280,
+    height: int = 800,
+    layers: Layers = Layers(),
+    street_shot: Path | None = None,
 ) -> list[dict[str, Any]]:
     """All views of one scene, one row per view; screenshots into ``shots`` when given."""
     from playwright.sync_api import sync_playwright
@@ -173,20 +258,22 @@ def measure(
             if shots is not None:
                 page.screenshot(path=str(shots / f"{name}.png"))
 
-        page.goto(url + "&test=1")
-        rows.append({"view": "desktop: start (district framed)", **_settle(page)})
+        _open(page, url + "&test=1", layers)
+        rows.append({"view": "desktop: start (district framed)", **_settle(page, layers)})
         shot("desktop_start")
         page.keyboard.press("2")
-        rows.append({"view": "desktop: walk, centre", **_settle(page)})
+        rows.append({"view": "desktop: walk, centre", **_settle(page, layers)})
         shot("desktop_walk")
+        if street_shot is not None:
+            small_png(page.screenshot(), street_shot)
 
-        page.goto(url + "&xr=emulate")
-        _settle(page)
+        _open(page, url + "&xr=emulate", layers)
+        _settle(page, layers)
         page.locator("#enter-vr").click()
         page.wait_for_function("window.__twin.xr.frames > 5 && window.__twin.state.lastFrame.presenting")
         # The emulated headset looks level; the visitor looks down at the table (its centre is ~50° down).
         page.evaluate(HEAD_PITCH_JS, math.radians(-45))
-        rows.append({"view": "VR: table-top", **_settle(page)})
+        rows.append({"view": "VR: table-top", **_settle(page, layers)})
         shot("vr_tabletop")
         page.evaluate(HEAD_PITCH_JS, 0.0)
 
@@ -208,7 +295,7 @@ def measure(
                 [-east, north],
             )
             for heading in ("north", "west", "south", "east"):
-                rows.append({"view": f"VR street: {name}, facing {heading}", **_settle(page)})
+                rows.append({"view": f"VR street: {name}, facing {heading}", **_settle(page, layers)})
                 shot(f"vr_street_{name.replace(' ', '_')}_{heading}")
                 page.evaluate(
                     "(a) => { const x = window.__twin.xr; x.teleport.snapTurn(x.world, x.headPosition(), a); }",
@@ -227,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scene", default="hamburg-eimsbuettel")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     ap.add_argument("--screenshots", type=Path, help="write a screenshot of each view into this folder")
+    ap.add_argument("--all-layers", action="store_true", help="every layer on (terrain, roads, areas, trees, sensors)")
+    ap.add_argument("--street-shot", type=Path, help="keep the desktop street-level view as a small PNG here")
     args = ap.parse_args(argv)
     _build_viewer()
     with tempfile.TemporaryDirectory(prefix="twin-budget-") as tmp:
@@ -241,12 +330,14 @@ def main(argv: list[str] | None = None) -> int:
                 scene = json.load(r)
             if args.screenshots:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
-            rows = measure(base, scene, args.screenshots)
+            layers = Layers(args.all_layers, args.all_layers and _has_stations(base, args.scene))
+            rows = measure(base, scene, args.screenshots, layers=layers, street_shot=args.street_shot)
     for row in rows:
         row["within_budget"] = all(row[k] <= v for k, v in BUDGET.items())
     xr = [r for r in rows if r["view"].startswith("VR")]
     result = {
         "scene": args.scene,
+        "all_layers": args.all_layers,
         "budget_per_eye": BUDGET,
         "seconds": round(time.perf_counter() - started, 1),
         "worst_vr": {k: max(r[k] for r in xr) for k in ("calls_per_eye", "triangles_per_eye")},

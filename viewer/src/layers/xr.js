@@ -36,6 +36,7 @@ export class XRLayer {
       picker: picking.picker,
       ground: sun()?.lighting.ground,
       variants: () => info.variants,
+      tiles: () => this.tiles,
       bounds: () => info.bounds,
       hooks: {
         nextVariant: (step) => info.variants?.next(step),
@@ -62,6 +63,8 @@ export class XRLayer {
   onTiles(tiles) {
     this.xr.adoptTiles(tiles);
     this.tiles.add(tiles);
+    // A disposed tileset (its scene closed) has left the world: it leaves the set.
+    for (const t of this.tiles) if (t !== tiles && !t.group.parent) this.tiles.delete(t);
     tiles.errorTarget = errorTargetFor(this.mode);
   }
 

@@ -36,6 +36,7 @@ export class XRExperience {
    * @param {import('three').PerspectiveCamera} ctx.camera the desktop camera
    * @param {import('three').Object3D} ctx.world group holding tiles, ground and sun
    * @param {() => import('../variants.js').VariantManager|null} ctx.variants
+   * @param {() => Iterable<import('3d-tiles-renderer').TilesRenderer>} [ctx.tiles] every tileset of the scene
    * @param {import('../picking.js').Picker} ctx.picker
    * @param {import('three').Mesh} [ctx.ground] ground plane, a valid jump target from the table-top
    * @param {() => {box: import('three').Box3, sphere: import('three').Sphere}|null} ctx.bounds scene bounds in world-local coordinates
@@ -109,9 +110,9 @@ export class XRExperience {
     const session = this.renderer.xr.getSession();
     this.session = session;
     this.frames = 0;
-    // Tile detail follows the XR camera instead of the desktop one.
+    // Tile detail follows the XR camera instead of the desktop one (every tileset: terrain and context too).
     const xrCamera = this.renderer.xr.getCamera();
-    for (const tiles of this.variants()?.tiles.values() ?? []) {
+    for (const tiles of this._allTiles()) {
       tiles.deleteCamera(this.camera);
       tiles.setCamera(xrCamera);
     }
@@ -144,7 +145,7 @@ export class XRExperience {
 
   _ended() {
     const xrCamera = this.renderer.xr.getCamera();
-    for (const tiles of this.variants()?.tiles.values() ?? []) {
+    for (const tiles of this._allTiles()) {
       tiles.deleteCamera(xrCamera);
       tiles.setCamera(this.camera);
     }
@@ -166,6 +167,11 @@ export class XRExperience {
       this.camera.updateProjectionMatrix();
     }
     this.hooks.onEnd?.();
+  }
+
+  /** Every tileset the session drives: the `tiles` hook's (variants, terrain, context), else the variants'. */
+  _allTiles() {
+    return [...(this.tiles?.() ?? this.variants()?.tiles.values() ?? [])];
   }
 
   /** A tileset added while presenting (variant switch) must follow the XR camera too. */
@@ -276,7 +282,8 @@ export class XRExperience {
     if (!this.session) return;
     this.frames++;
     const cam = this.renderer.xr.getCamera();
-    for (const tiles of this.variants()?.visible() ?? []) tiles.setResolutionFromRenderer(cam, this.renderer);
+    const visible = new Set(this.variants()?.visible() ?? []);
+    for (const tiles of this._allTiles()) if (visible.has(tiles) || tiles.group.visible) tiles.setResolutionFromRenderer(cam, this.renderer);
     if (this.mode === 'tabletop' && this.tabletop.grabbing) this.tabletop.update(this.world);
     this._arHitTest(frame);
     const right = this.hands.right;
