@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1 redis-server
+APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1 redis-server postgresql
 # What the benchmarks need besides the test set-up: the load generator and the static server to compare with.
 BENCH_APT := wrk nginx-light
 
@@ -26,7 +26,7 @@ define apt_install
 	fi
 endef
 
-.stamp-apt:
+.stamp-apt: Makefile
 	$(call apt_install,$(APT_PACKAGES))
 	touch $@
 

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     reader_wall_seconds: float = 180.0
     reader_concurrency: int = 2
 
+    #: PostgreSQL shared by several server processes or machines (``postgresql://user@host:5432/twin``); None
+    #: or empty: the SQLite file ``<data_dir>/twin.db``. Tokens, uploads, builds, scenes, participation and
+    #: sensors live there; files stay under ``data_dir`` (or the object store).
+    database_url: str | None = None
     #: Redis shared by several workers or machines for guided visits (``redis://host:6379/0``); None: in-process.
     redis_url: str | None = None
     #: Seconds a visitor whose connection dropped stays in the visit, waiting to resume.
@@ -113,6 +117,11 @@ class Settings(BaseSettings):
     def db_path(self) -> Path:
         """The SQLite database file."""
         return self.data_dir / "twin.db"
+
+    @property
+    def database(self) -> str | Path:
+        """What :class:`server.storage.Database` opens: ``database_url`` if set, else the SQLite file."""
+        return self.database_url or self.db_path
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:

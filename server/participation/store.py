@@ -1,4 +1,4 @@
-"""Contributions, replies, votes and per-scene participation settings in the server's SQLite database.
+"""Contributions, replies, votes and per-scene participation settings in the server's database.
 
 This topic owns three tables and its own migrations (registered in the ``schema`` table like every topic of
 :mod:`server.storage`); they reference ``scenes(id) ON DELETE CASCADE``, so forgetting a scene forgets its
@@ -116,7 +116,9 @@ class ParticipationStore:
     def settings(self, scene: str) -> dict[str, Any]:
         """The scene's settings, made (with a fresh random salt) on first use."""
         self.db.exec(
-            "INSERT OR IGNORE INTO participation_settings(scene, salt) VALUES (?, ?)", scene, secrets.token_hex(16)
+            "INSERT INTO participation_settings(scene, salt) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            scene,
+            secrets.token_hex(16),
         )
         row = self.db.one("SELECT * FROM participation_settings WHERE scene=?", scene)
         assert row is not None
@@ -223,7 +225,8 @@ class ParticipationStore:
     # votes -------------------------------------------------------------------------------------------
     def vote(self, cid: str, device: str) -> bool:
         """Record one device's support; False if that device had already voted (nothing changes)."""
-        return self.db.exec("INSERT OR IGNORE INTO votes VALUES (?, ?, ?)", cid, device, time.time()) == 1
+        sql = "INSERT INTO votes VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        return self.db.exec(sql, cid, device, time.time()) == 1
 
     def unvote(self, cid: str, device: str) -> bool:
         """Withdraw one device's support; False if it had none."""

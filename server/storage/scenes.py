@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
@@ -81,18 +80,10 @@ class Scenes:
 
         Designs go first (they name uploads, which the scene's cascade removes in the same transaction).
         """
-        with self.db.connect() as con:
-            con.execute("BEGIN")
-            try:
-                con.execute("DELETE FROM designs WHERE scene=?", (scene,))
-                gone = con.execute("DELETE FROM scenes WHERE id=?", (scene,)).rowcount
-            except sqlite3.Error:
-                con.execute("ROLLBACK")
-                raise
-            if gone == 0:
-                con.execute("ROLLBACK")
-                raise NotFound(f"scene {scene!r} not found")
-            con.execute("COMMIT")
+        with self.db.transaction() as s:
+            s.execute("DELETE FROM designs WHERE scene=?", scene)
+            if s.execute("DELETE FROM scenes WHERE id=?", scene) == 0:
+                raise NotFound(f"scene {scene!r} not found")  # rolls back
 
     # variants ----------------------------------------------------------------------------------------
     def put_variant(self, scene: str, variant: str, title: str, removed: list[str]) -> None:
@@ -128,9 +119,9 @@ class Scenes:
 
     def delete_variant(self, scene: str, variant: str) -> None:
         """Delete a variant and its placements (the uploads stay)."""
-        with self.db.connect() as con:
-            con.execute("DELETE FROM designs WHERE scene=? AND variant=?", (scene, variant))
-            if con.execute("DELETE FROM variants WHERE scene=? AND id=?", (scene, variant)).rowcount == 0:
+        with self.db.connect() as s:
+            s.execute("DELETE FROM designs WHERE scene=? AND variant=?", scene, variant)
+            if s.execute("DELETE FROM variants WHERE scene=? AND id=?", scene, variant) == 0:
                 raise NotFound(f"variant {variant!r} of scene {scene!r} not found")
 
     # designs (placements of uploads) -----------------------------------------------------------------

@@ -1,14 +1,13 @@
 """Sensor stations, their observations (one row per datastream and phenomenon start) and each source's state.
 
 Observations live in a ``WITHOUT ROWID`` table keyed by ``(stream, start)``: ingesting the same pages twice
-stores nothing twice (``INSERT OR IGNORE``), "one station, one day" is one range of the key, and "all stations,
+stores nothing twice (``ON CONFLICT DO NOTHING``), "one station, one day" is one range of the key, and "all stations,
 one hour" is one short range per station. ``stream`` is the station's integer ``key``, so a row is ~20 bytes.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -124,9 +123,8 @@ class Sensors:
             )
             for s in stations
         ]
-        with self.db.connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            con.executemany(
+        with self.db.transaction(immediate=True) as s:
+            s.executemany(
                 "INSERT INTO sensor_stations(scene, id, source, name, kind, thing, datastream, geometry, unit, "
                 "properties, west, south, east, north, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(scene, id) DO UPDATE SET name=excluded.name, kind=excluded.kind, "
@@ -135,7 +133,6 @@ class Sensors:
                 "updated=excluded.updated",
                 rows,
             )
-            con.execute("COMMIT")
         return self.keys(scene)
 
     def kinds(self, scene: str, ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -143,9 +140,8 @@ class Sensors:
         sql = "SELECT id, key, kind FROM sensor_stations WHERE scene=?"
         if ids is not None:
             sql += f" AND id IN ({','.join('?' * len(ids))})"
-        with self.db.connect() as con:
-            con.row_factory = None
-            rows = con.execute(sql + " ORDER BY id", (scene, *(ids or ()))).fetchall()
+        with self.db.connect() as s:
+            rows = s.tuples(sql + " ORDER BY id", scene, *(ids or ()))
         return {r[0]: {"id": r[0], "key": r[1], "kind": r[2]} for r in rows}
 
     def keys(self, scene: str) -> dict[str, int]:
@@ -195,34 +191,21 @@ class Sensors:
     def add_rows(self, rows: Iterable[tuple[int, int, int, float]], chunk: int = 200_000) -> int:
         """Bulk insert ``(stream key, start, span, result)`` rows, ignoring ones already stored; returns new rows.
 
-        One transaction per ``chunk`` rows with ``synchronous=NORMAL`` (safe under WAL: a crash loses at most
-        the last chunk, never the file).
+        One transaction per ``chunk`` rows in a bulk session (SQLite's ``synchronous=NORMAL``, PostgreSQL's
+        ``synchronous_commit=off``: a crash loses at most the last chunks, never the database).
         """
         new = 0
-        sql = "INSERT OR IGNORE INTO sensor_observations(stream, start, span, result) VALUES (?, ?, ?, ?)"
-        with self.db.connect() as con:
-            con.execute("PRAGMA synchronous=NORMAL")
+        sql = "INSERT INTO sensor_observations(stream, start, span, result) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        with self.db.bulk() as s:
             batch: list[tuple[int, int, int, float]] = []
             for row in rows:
                 batch.append(row)
                 if len(batch) >= chunk:
-                    new += self._insert(con, sql, batch)
+                    new += self.db.batch(s, sql, batch)
                     batch = []
             if batch:
-                new += self._insert(con, sql, batch)
+                new += self.db.batch(s, sql, batch)
         return new
-
-    @staticmethod
-    def _insert(con: sqlite3.Connection, sql: str, batch: Sequence[tuple[int, int, int, float]]) -> int:
-        before = con.total_changes
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            con.executemany(sql, batch)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return con.total_changes - before
 
     def series(self, keys: Sequence[int], start: int, end: int) -> Series:
         """Raw observations of streams ``keys`` starting in ``[start, end)``, ordered by stream and start."""
@@ -243,9 +226,8 @@ class Sensors:
     def _arrays(self, sql: str, args: list[Any]) -> Series:
         rows: list[Any] = []
         if args[:-2]:
-            with self.db.connect() as con:
-                con.row_factory = None  # plain tuples: numpy reads them ten times faster than sqlite3.Row
-                rows = con.execute(sql, args).fetchall()
+            with self.db.connect() as s:
+                rows = s.tuples(sql, *args)  # plain tuples: numpy reads them ten times faster than dicts
         a = np.array(rows, dtype=np.float64).reshape(-1, 4)
         return Series(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3].astype(np.int64))
 
@@ -285,8 +267,11 @@ class Sensors:
         }
         row = {**current, **fields}
         self.db.exec(
-            "INSERT OR REPLACE INTO sensor_sources(scene, source, live, timezone, state, error, failures, "
-            "last_attempt, last_success, next_due, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sensor_sources(scene, source, live, timezone, state, error, failures, last_attempt, "
+            "last_success, next_due, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(scene, source) "
+            "DO UPDATE SET live=excluded.live, timezone=excluded.timezone, state=excluded.state, "
+            "error=excluded.error, failures=excluded.failures, last_attempt=excluded.last_attempt, "
+            "last_success=excluded.last_success, next_due=excluded.next_due, report=excluded.report",
             scene,
             source,
             int(bool(row["live"])),

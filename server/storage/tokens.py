@@ -36,12 +36,16 @@ class Tokens:
 
     def add(self, name: str, digest: str, role: str, scenes: list[str]) -> int:
         """Store a token's digest; returns its numeric id."""
-        with self.db.connect() as con:
-            cur = con.execute(
-                "INSERT INTO tokens(name, hash, role, scenes, created) VALUES (?, ?, ?, ?, ?)",
-                (name, digest, role, json.dumps(scenes), time.time()),
-            )
-            return int(cur.lastrowid or 0)
+        row = self.db.one(
+            "INSERT INTO tokens(name, hash, role, scenes, created) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            name,
+            digest,
+            role,
+            json.dumps(scenes),
+            time.time(),
+        )
+        assert row is not None
+        return int(row["id"])
 
     def by_digest(self, digest: str) -> dict[str, Any] | None:
         """The live (not revoked) token with this digest, or None."""
@@ -53,7 +57,7 @@ class Tokens:
 
     def revoke(self, token_id: int) -> None:
         """Revoke a token by id; revoking twice is harmless, an unknown id is :class:`NotFound`."""
-        with self.db.connect() as con:
-            if con.execute("SELECT 1 FROM tokens WHERE id=?", (token_id,)).fetchone() is None:
+        with self.db.connect() as s:
+            if s.one("SELECT 1 AS found FROM tokens WHERE id=?", token_id) is None:
                 raise NotFound(f"token {token_id} not found")
-            con.execute("UPDATE tokens SET revoked=? WHERE id=? AND revoked IS NULL", (time.time(), token_id))
+            s.execute("UPDATE tokens SET revoked=? WHERE id=? AND revoked IS NULL", time.time(), token_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
@@ -66,10 +65,9 @@ class Uploads:
 
     def delete(self, upload: str) -> None:
         """Forget an upload; refused while a variant still places it (the designs' foreign key says so)."""
-        with self.db.connect() as con:
-            try:
-                n = con.execute("DELETE FROM uploads WHERE id=?", (upload,)).rowcount
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"upload {upload!r} is placed in a variant; remove the design first") from exc
+        try:
+            n = self.db.exec("DELETE FROM uploads WHERE id=?", upload)
+        except Conflict as exc:
+            raise Conflict(f"upload {upload!r} is placed in a variant; remove the design first") from exc
         if n == 0:
             raise NotFound(f"upload {upload!r} not found")

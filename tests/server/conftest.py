@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).parent))
 
 from buildfolder import make_build
+from pg import postgres_server, postgres_url  # noqa: F401 - fixtures: one PostgreSQL per run, a database per test
 
 from server import cli
 from server.app import create_app
@@ -64,9 +65,29 @@ def make_settings(tmp: Path, **kw: Any) -> Settings:
     return Settings(**values)
 
 
+#: The databases a test module runs against when it sets ``DATABASES = BOTH`` (others: SQLite only).
+BOTH = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of a module with ``DATABASES = BOTH`` once per database (ids ``[sqlite]``, ``[postgres]``)."""
+    if "database" in metafunc.fixturenames:
+        databases = getattr(metafunc.function, "DATABASES", getattr(metafunc.module, "DATABASES", None))
+        if databases:
+            metafunc.parametrize("database", databases, indirect=True)
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> Env:
-    settings = make_settings(tmp_path)
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The ``database_url`` of a test: None (SQLite under data_dir) or a fresh PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def env(tmp_path: Path, database: str | None) -> Env:
+    settings = make_settings(tmp_path, database_url=database)
     client = TestClient(create_app(settings))
     folder = tmp_path / "built"
     build = make_build(folder, "v1")

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
+import psycopg
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import BOTH
 
 from server.storage import Database
 from server.storage.connection import Connection
 from twin.errors import Conflict, NotFound
+
+#: Tests taking ``target`` run on SQLite and PostgreSQL; the legacy upgrade is SQLite's alone.
+DATABASES = BOTH
 
 #: The whole schema as the server before per-topic storage wrote it (server/db.py, ``PRAGMA user_version=1``).
 OLD_SCHEMA = """
@@ -65,8 +73,21 @@ def test_old_single_list_database_upgrades_without_losing_rows(tmp_path: Path) -
     assert len(again.builds.of_scene("demo")) == 2 and again.connection.versions()["builds"] == 2
 
 
-def test_a_new_topic_migrates_on_its_own(tmp_path: Path) -> None:
-    db = Database(tmp_path / "twin.db")
+@pytest.fixture
+def target(tmp_path: Path, database: str | None) -> str | Path:
+    """A fresh database: a SQLite file, or an empty PostgreSQL database."""
+    return database or tmp_path / "twin.db"
+
+
+def tables(con: Connection) -> set[str]:
+    """The names of the tables of a database."""
+    if con.kind == "sqlite":
+        return {r["name"] for r in con.all("SELECT name FROM sqlite_master WHERE type='table'")}
+    return {r["name"] for r in con.all("SELECT tablename AS name FROM pg_tables WHERE schemaname='public'")}
+
+
+def test_a_new_topic_migrates_on_its_own(target: str | Path) -> None:
+    db = Database(target)
     db.scenes.put("demo", "Demo", "")
     later = ["CREATE TABLE visits (id TEXT PRIMARY KEY, scene TEXT NOT NULL REFERENCES scenes(id) ON DELETE CASCADE);"]
     assert db.connection.migrate("visits", later) == 1
@@ -79,16 +100,16 @@ def test_a_new_topic_migrates_on_its_own(tmp_path: Path) -> None:
     assert db.connection.all("SELECT * FROM visits") == []
 
 
-def test_a_failed_migration_leaves_nothing_behind(tmp_path: Path) -> None:
-    con = Connection(tmp_path / "twin.db")
-    with pytest.raises(sqlite3.OperationalError):
+def test_a_failed_migration_leaves_nothing_behind(target: str | Path) -> None:
+    con = Connection(target)
+    with pytest.raises((sqlite3.OperationalError, psycopg.errors.DuplicateTable)):
         con.migrate("broken", ["CREATE TABLE a (x INTEGER);\nCREATE TABLE a (x INTEGER);"])
     assert "broken" not in con.versions()
-    assert con.all("SELECT name FROM sqlite_master WHERE name='a'") == []
+    assert "a" not in tables(con) and "schema" in tables(con)
 
 
-def test_forgetting_a_scene_removes_what_hangs_off_it(tmp_path: Path) -> None:
-    db = Database(tmp_path / "twin.db")
+def test_forgetting_a_scene_removes_what_hangs_off_it(target: str | Path) -> None:
+    db = Database(target)
     db.scenes.put("demo", "Demo", "")
     db.scenes.put_variant("demo", "plan", "Plan", [])
     db.uploads.add("u1", "demo", "a.glb", "glb", 1, "x", {})
