@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from server import errors
 from server.deps import Context
 from server.guard import Guard
+from server.objectstore import make_tile_server
 from server.routes import admin, ogc, participation, planner, public, sensors, tiles, visits
 from server.settings import Settings, load_settings
 from server.storage import Database
@@ -72,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A fresh application over ``settings.data_dir`` (created if missing)."""
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_path)
-    store = SceneStore(settings.data_dir)
+    db = Database(settings.database)
+    store = SceneStore.from_settings(settings)
     sync_scenes(db, settings.scenes_dir)
     app = TwinApp(
         title="Urban twin scene server",
@@ -83,9 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = Context(settings, db, store)
     app.state.db = db
-    app.tile_server = TileServer(
-        store, settings.tile_cache_bytes, settings.tile_cache_file_bytes, settings.cors_origins
-    )
+    app.tile_server = make_tile_server(settings, store)
     app.guard = Guard(settings, db)
     errors.install(app)
     app.add_middleware(

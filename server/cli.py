@@ -71,7 +71,7 @@ def token_create(settings: Settings, role: str, scenes: list[str], name: str) ->
     from server.auth import create_token
     from server.storage import Database
 
-    _, secret = create_token(Database(settings.db_path), role, scenes, name)
+    _, secret = create_token(Database(settings.database), role, scenes, name)
     return secret
 
 
@@ -79,14 +79,14 @@ def token_list(settings: Settings) -> list[dict[str, Any]]:
     """All tokens: id, name, role, scenes, created, revoked (never the secret)."""
     from server.storage import Database
 
-    return Database(settings.db_path).tokens.all()
+    return Database(settings.database).tokens.all()
 
 
 def token_revoke(settings: Settings, token_id: int) -> None:
     """Revoke a token by id (:class:`twin.errors.NotFound` if unknown)."""
     from server.storage import Database
 
-    Database(settings.db_path).tokens.revoke(token_id)
+    Database(settings.database).tokens.revoke(token_id)
 
 
 def publish_folder(settings: Settings, scene: str, folder: Path, title: str | None = None) -> str:
@@ -98,14 +98,14 @@ def publish_folder(settings: Settings, scene: str, folder: Path, title: str | No
     from server.store import SceneStore, check_name
 
     check_name("scene", scene)
-    db = Database(settings.db_path)
-    store = SceneStore(settings.data_dir)
+    db = Database(settings.database)
+    store = SceneStore.from_settings(settings)
     manifest = Path(settings.scenes_dir) / scene / "scene.toml"
     if not any(s["id"] == scene for s in db.scenes.all()):
         db.scenes.put(scene, title or scene, str(manifest.resolve()) if manifest.is_file() else "")
     build = db.builds.create(scene)
     try:
-        store.import_folder(scene, build, Path(folder))
+        store.import_folder(scene, build, str(folder) if "://" in str(folder) else Path(folder))
     except BaseException as exc:
         db.builds.finish(build, "failed", f"import failed: {exc}")
         raise
@@ -134,7 +134,7 @@ def sensors_ingest(settings: Settings, scene_path: Path, live: bool = True) -> l
     from twin.scene import load_scene
 
     scene = load_scene(scene_path)
-    db = Database(settings.db_path)
+    db = Database(settings.database)
     if not any(s["id"] == scene.id for s in db.scenes.all()):
         db.scenes.put(scene.id, scene.title, str(Path(scene_path).resolve()))
     store = SceneStore(settings.data_dir)

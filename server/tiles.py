@@ -11,6 +11,13 @@ Why not Starlette's StaticFiles: it stats, opens and reads the file and formats 
 forms, its ETag and every header line can be computed once per process and kept in an LRU keyed by the
 absolute path. The per-request work is: a ``stat`` of the scene's pointer file (so a publish is seen at
 once, by every worker), a dict lookup, a header scan, and two ``send`` calls.
+
+Published blobs can leave the process altogether: with ``redirect`` (``TWIN_TILES_REDIRECT``, a CDN or public
+bucket base URL) they are answered ``307`` to ``<base>/<scene>/public-blobs/<blob>``; with ``accel``
+(``TWIN_ACCEL_REDIRECT``) by an empty answer whose ``X-Accel-Redirect`` names the same path under nginx's
+internal location. Both only ever name ``public-blobs/``, which holds published blobs alone: drafts
+(``/preview``) and tileset.json are always answered here, so access rules hold whatever is in front.
+:mod:`server.objectstore` serves the same routes from an object store.
 """
 
 from __future__ import annotations
@@ -75,6 +82,11 @@ class Entry:
     body: bytes | None = None
     #: Precompressed forms: encoding -> (etag, header lines, body).
     encoded: dict[str, tuple[bytes, list[tuple[bytes, bytes]], bytes]] = field(default_factory=dict)
+    #: Offloaded: a redirect (307 with Location) or nginx's X-Accel-Redirect (200), sent as headers alone.
+    offloaded: bool = False
+    status: int = 200
+    #: The object store key of a big object streamed per request (``path`` is then unused).
+    key: str | None = None
 
     def etags(self) -> set[bytes]:
         """Every ETag a client may hold for this file."""
@@ -138,8 +150,13 @@ class TileServer:
         cache_bytes: int = 256 << 20,
         file_limit: int = 8 << 20,
         cors_origins: list[str] | None = None,
+        redirect: str | None = None,
+        accel: str | None = None,
     ) -> None:
         self.store = store
+        #: Base URL published blobs are redirected to, and nginx's internal location for X-Accel-Redirect.
+        self.redirect = redirect.rstrip("/") if redirect else None
+        self.accel = "/" + accel.strip("/") + "/" if accel else None
         self.cache_bytes = cache_bytes
         self.file_limit = min(file_limit, cache_bytes)
         origins = cors_origins if cors_origins is not None else ["*"]
@@ -236,6 +253,10 @@ class TileServer:
             return None
         file = folder.joinpath(*rest)
         private = path.startswith("/preview/")
+        if not private and (self.redirect or self.accel) and len(rest) == 2 and rest[0] == "blobs":
+            scene = path.split("/")[2]
+            if (self.store.public_blob_dir(scene) / rest[1]).is_file():
+                return self.offload(scene, rest[1], suffix)
         key = ("p:" if private else "") + str(file)
         entry = self._cache.get(key)
         if entry is not None:
@@ -255,8 +276,18 @@ class TileServer:
             self._remember(key, entry)
         return entry
 
-    def _load(self, file: Path, suffix: str, immutable: bool, private: bool = False) -> Entry:
-        size = os.stat(file).st_size
+    def offload(self, scene: str, blob: str, suffix: str) -> Entry:
+        """The answer that hands a published blob to the CDN / bucket (307) or to nginx (X-Accel-Redirect)."""
+        rel = f"{scene}/public-blobs/{blob}"
+        head = [(b"content-type", MEDIA_TYPES[suffix]), (b"cache-control", IMMUTABLE), (b"content-length", b"0")]
+        if self.accel:
+            return Entry(Path(rel), 0, b"", [*head, (b"x-accel-redirect", (self.accel + rel).encode())], b"", {}, True)
+        location = f"{self.redirect}/{rel}".encode()
+        return Entry(Path(rel), 0, b"", [*head, (b"location", location)], b"", {}, True, 307)
+
+    @staticmethod
+    def common_headers(suffix: str, immutable: bool, private: bool) -> list[tuple[bytes, bytes]]:
+        """Content-Type, Cache-Control and the rest every answer for a file of this kind carries."""
         if private:
             cache = PRIVATE_IMMUTABLE if immutable else PRIVATE_REVALIDATE
         else:
@@ -266,25 +297,39 @@ class TileServer:
             common += PRIVATE_EXTRA
         if suffix in COMPRESSIBLE:
             common.append((b"vary", b"Accept-Encoding"))
+        return common
+
+    @staticmethod
+    def entry_for(
+        path: Path, body: bytes, suffix: str, common: list[tuple[bytes, bytes]], packed: dict[str, bytes]
+    ) -> Entry:
+        """An in-memory entry: the body's ETag and header lines, and its precompressed forms (``br``, ``gzip``)."""
+        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        etag = f'"{digest}"'.encode()
+        entry = Entry(path, len(body), etag, [*common, (b"etag", etag)], body)
+        for enc, data in packed.items():
+            etag_enc = f'"{digest}-{enc}"'.encode()
+            headers = [*common, (b"etag", etag_enc), (b"content-encoding", enc.encode())]
+            entry.encoded[enc] = (etag_enc, headers, data)
+        return entry
+
+    def _load(self, file: Path, suffix: str, immutable: bool, private: bool = False) -> Entry:
+        size = os.stat(file).st_size
+        common = self.common_headers(suffix, immutable, private)
         if size > self.file_limit:
             # Too big to keep: identify it by inode, size and mtime and stream it per request.
             st = os.stat(file)
             etag = f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"'.encode()
             return Entry(file, size, etag, [*common, (b"etag", etag)])
         body = file.read_bytes()
-        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-        etag = f'"{digest}"'.encode()
-        entry = Entry(file, len(body), etag, [*common, (b"etag", etag)], body)
+        packed = {}
         if suffix in COMPRESSIBLE:
             for enc, ext in (("br", ".br"), ("gzip", ".gz")):
                 try:
-                    packed = file.with_name(file.name + ext).read_bytes()
+                    packed[enc] = file.with_name(file.name + ext).read_bytes()
                 except FileNotFoundError:
                     continue
-                etag_enc = f'"{digest}-{enc}"'.encode()
-                headers = [*common, (b"etag", etag_enc), (b"content-encoding", enc.encode())]
-                entry.encoded[enc] = (etag_enc, headers, packed)
-        return entry
+        return self.entry_for(file, body, suffix, common, packed)
 
     def _remember(self, key: str, entry: Entry) -> None:
         cost = entry.size + sum(len(e[2]) for e in entry.encoded.values())
@@ -333,6 +378,11 @@ class TileServer:
         if entry is None:
             await self._error(send, 404, "no such tile file", cors)
             return
+        if entry.offloaded:
+            # Offloaded (redirect / X-Accel-Redirect): conditionals and ranges are the far end's business.
+            await self._start(send, entry.status, [*entry.headers, *cors])
+            await send({"type": "http.response.body", "body": b""})
+            return
         headers, body = entry.headers, entry.body
         if entry.encoded and ae and not rng:
             br, gz = _accepts(ae.decode("latin-1"))
@@ -354,7 +404,7 @@ class TileServer:
         elif body is not None:
             await send({"type": "http.response.body", "body": body})
         else:
-            await self._stream(send, entry.path, 0, entry.size)
+            await self._stream_entry(send, entry, 0, entry.size)
 
     def _cors(self, origin: bytes) -> list[tuple[bytes, bytes]]:
         if self.any_origin:
@@ -398,7 +448,11 @@ class TileServer:
         elif entry.body is not None:
             await send({"type": "http.response.body", "body": entry.body[start : end + 1]})
         else:
-            await self._stream(send, entry.path, start, end + 1 - start)
+            await self._stream_entry(send, entry, start, end + 1 - start)
+
+    async def _stream_entry(self, send: Send, entry: Entry, offset: int, length: int) -> None:
+        """Send ``length`` bytes of a big file from ``offset`` (the object store overrides this)."""
+        await self._stream(send, entry.path, offset, length)
 
     @staticmethod
     async def _stream(send: Send, path: Path, offset: int, length: int) -> None:
