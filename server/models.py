@@ -70,6 +70,16 @@ class DesignIn(BaseModel):
     remove: BuildingIds = Field(default_factory=list, description="overlapped buildings removed all the same")
 
 
+class OverlapsIn(BaseModel):
+    """A placement to try on the map: which buildings would it remove, which would stay while overlapping it."""
+
+    model_config = ConfigDict(extra="forbid")
+    upload: str = Field(pattern=NAME_PATTERN)
+    anchor: AnchorIn
+    keep: BuildingIds = Field(default_factory=list)
+    remove: BuildingIds = Field(default_factory=list)
+
+
 class DesignOut(BaseModel):
     """A design placed in a variant."""
 

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from server import jobs, planning, uploads
+from server import jobs, planner_map, planning, uploads
 from server.auth import PlannerDep
 from server.deps import BaseUrlDep, CtxDep
 from server.errors import InsufficientStorage, PayloadTooLarge
-from server.models import BuildOut, DesignIn, PlannerScene, Problem, UploadOut, VariantIn, VariantOut
+from server.models import BuildOut, DesignIn, OverlapsIn, PlannerScene, Problem, UploadOut, VariantIn, VariantOut
 from server.store import NAME_PATTERN
 
 router = APIRouter(
@@ -172,6 +172,28 @@ def get_build(scene: SceneId, build: Name, who: PlannerDep, ctx: CtxDep, base: B
     planning.scene_for(ctx, who, scene)
     jobs.reap(ctx.db, ctx.store)
     return planning.build_doc(ctx, ctx.db.builds.get(build, scene), base, with_log=True)
+
+
+@router.get(
+    "/scenes/{scene}/builds/{build}/streets",
+    responses={409: {"model": Problem}},
+    summary="Streets around a build (GeoJSON)",
+)
+def build_streets(scene: SceneId, build: Name, who: PlannerDep, ctx: CtxDep) -> dict[str, Any]:
+    """Roads and paths with their names from the scene's OSM sources, around a succeeded build (for the map)."""
+    planning.scene_for(ctx, who, scene)
+    return planner_map.streets(ctx, scene, build)
+
+
+@router.post(
+    "/scenes/{scene}/builds/{build}/overlaps",
+    responses={409: {"model": Problem}, 422: {"model": Problem}},
+    summary="Buildings a placement would remove or keep",
+)
+def build_overlaps(scene: SceneId, build: Name, body: OverlapsIn, who: PlannerDep, ctx: CtxDep) -> dict[str, Any]:
+    """The buildings of a succeeded build that a placement touches, with their share inside its site."""
+    planning.scene_for(ctx, who, scene)
+    return planner_map.overlaps(ctx, scene, build, body.upload, body.anchor, body.keep, body.remove)
 
 
 @router.post(

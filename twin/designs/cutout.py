@@ -28,11 +28,14 @@ class CutOut:
     """The result of cutting a site out of the existing city.
 
     removed : ids of buildings to leave out of the variant, in input order
-    partial : (id, share of its footprint inside the site) for buildings touched but kept, share in (0, 1)
+    partial : (id, share of its footprint inside the site) for buildings touched but kept, share in (0, 1]
+        (1 and anything above the threshold only for buildings the planner keeps)
+    shares : (id, share inside the site) of every building the site touches, removed or not
     """
 
     removed: tuple[str, ...]
     partial: tuple[tuple[str, float], ...]
+    shares: tuple[tuple[str, float], ...] = ()
 
 
 def site_polygon(design: Design, placement: Placement, buffer: float = 2.0) -> Polygon:
@@ -43,7 +46,16 @@ def site_polygon(design: Design, placement: Placement, buffer: float = 2.0) -> P
     local = footprint(design)
     if local.is_empty:
         raise DesignError(f"design {design.id!r} has no footprint to derive a site from")
-    m = placement.matrix
+    return site_from_footprint(local, placement.matrix, buffer, label=f"design {design.id!r}")
+
+
+def site_from_footprint(
+    local: Polygon | MultiPolygon, matrix: np.ndarray, buffer: float = 2.0, label: str = "design"
+) -> Polygon:
+    """A footprint in local metres placed by a (4, 4) ``matrix`` into the working CRS and buffered: the site
+    (what :func:`site_polygon` computes from a loaded design, and the planner's preview from an upload's
+    stored footprint)."""
+    m = np.asarray(matrix, dtype=np.float64)
 
     def to_world(xy: np.ndarray) -> np.ndarray:
         return xy @ m[:2, :2].T + m[:2, 3]
@@ -52,7 +64,7 @@ def site_polygon(design: Design, placement: Placement, buffer: float = 2.0) -> P
     if isinstance(placed, MultiPolygon):
         placed = placed.convex_hull
     if not isinstance(placed, Polygon) or placed.is_empty:
-        raise DesignError(f"design {design.id!r}: the site polygon is empty")
+        raise DesignError(f"{label}: the site polygon is empty")
     return Polygon(placed.exterior)
 
 
@@ -120,9 +132,11 @@ def cut_out(
     prepared = shapely.prepared.prep(site)
     removed: list[str] = []
     partial: list[tuple[str, float]] = []
+    shares: list[tuple[str, float]] = []
     for index in sorted(tree.query(site, predicate="intersects")):
         b, g = items[int(index)]
         share = 1.0 if prepared.contains(g) else float(g.intersection(site).area / g.area)
+        shares.append((b.id, round(share, 4)))
         if b.id not in kept and (share >= threshold or b.id in chosen):
             removed.append(b.id)
         elif share > 1e-9:
@@ -133,4 +147,4 @@ def cut_out(
             removed.append(b.id)
             gone.add(b.id)
     partial = [(i, s) for i, s in partial if i not in gone]
-    return CutOut(tuple(removed), tuple(partial))
+    return CutOut(tuple(removed), tuple(partial), tuple(shares))

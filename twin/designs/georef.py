@@ -127,6 +127,41 @@ def _from_site(ref: FileGeoref, ground_height: float, geoid_undulation: float) -
     return _Geo(ref.lon, ref.lat, z, heading, 1.0, 1.0, "site", ref.notes)
 
 
+def _matrix(
+    geo: _Geo, working_crs: str, centre: tuple[float, float] | None = None
+) -> tuple[np.ndarray, float, float, float]:
+    """(matrix design-local → working CRS, grid azimuth of true north, grid heading (degrees), grid scale).
+
+    centre : the local point that lands at the position (the footprint's centre), ``None`` for the origin.
+    Raises :class:`CRSError` where the working CRS is not defined.
+    """
+    origin = _transform_one(geo.lon, geo.lat, WGS84, working_crs)
+    gamma, k = grid_factors(working_crs, geo.lon, geo.lat)
+    grid_heading = math.radians(geo.heading + gamma)
+    s = geo.scale * k
+    c, n = math.cos(grid_heading), math.sin(grid_heading)
+    matrix = np.eye(4)
+    # Columns are the images of local +X (grid azimuth heading + 90°) and +Y (grid azimuth heading).
+    matrix[:2, :2] = s * np.array([[c, n], [-n, c]])
+    matrix[2, 2] = geo.vertical  # heights are true metres; the projection scales only the plane
+    matrix[:3, 3] = [origin[0], origin[1], geo.z]
+    if centre is not None:
+        # The position names the footprint's centre: the origin lies where the placed centre offset takes it.
+        matrix[:2, 3] -= matrix[:2, :2] @ np.asarray(centre, dtype=np.float64)
+    return matrix, gamma, math.degrees(grid_heading), s
+
+
+def anchor_matrix(anchor: Anchor, working_crs: str, centre: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The (4, 4) matrix design-local → working CRS an anchor gives, without loading the design (the planner's
+    preview of a placement): ``centre`` is the design's footprint centre (used when ``anchor.point`` is
+    ``"centre"``); heights as given (a ground datum, no terrain). Raises :class:`DesignError`."""
+    geo = _from_anchor(anchor, 0.0, 0.0)
+    try:
+        return _matrix(geo, working_crs, centre if anchor.point == "centre" else None)[0]
+    except CRSError as exc:
+        raise DesignError(f"anchor: {exc}") from exc
+
+
 def place(
     design: Design,
     working_crs: str,
@@ -152,29 +187,16 @@ def place(
             f"design {design.id!r} ({design.source}) carries no georeference: give an anchor "
             "(lon/lat or easting/northing, elevation, heading)"
         )
-    try:
-        origin = _transform_one(geo.lon, geo.lat, WGS84, working_crs)
-        gamma, k = grid_factors(working_crs, geo.lon, geo.lat)
-    except CRSError as exc:
-        raise DesignError(f"design {design.id!r}: {exc}") from exc
-    grid_heading = math.radians(geo.heading + gamma)
-    s = geo.scale * k
-    c, n = math.cos(grid_heading), math.sin(grid_heading)
-    matrix = np.eye(4)
-    # Columns are the images of local +X (grid azimuth heading + 90°) and +Y (grid azimuth heading).
-    matrix[:2, :2] = s * np.array([[c, n], [-n, c]])
-    matrix[2, 2] = geo.vertical  # heights are true metres; the projection scales only the plane
-    matrix[:3, 3] = [origin[0], origin[1], geo.z]
-    lon, lat = geo.lon, geo.lat
+    centre = None
     if anchor is not None and anchor.point == "centre":
-        # The position names the footprint's centre: the origin lies where the placed centre offset takes it.
         from .metrics import footprint_centre
 
-        matrix[:2, 3] -= matrix[:2, :2] @ np.array(footprint_centre(design))
-        try:
-            lon, lat = _lonlat(float(matrix[0, 3]), float(matrix[1, 3]), working_crs)
-        except CRSError as exc:
-            raise DesignError(f"design {design.id!r}: {exc}") from exc
+        centre = footprint_centre(design)
+    try:
+        matrix, gamma, grid_heading, s = _matrix(geo, working_crs, centre)
+        lon, lat = _lonlat(float(matrix[0, 3]), float(matrix[1, 3]), working_crs) if centre else (geo.lon, geo.lat)
+    except CRSError as exc:
+        raise DesignError(f"design {design.id!r}: {exc}") from exc
     placement = Placement(
         matrix=matrix,
         crs=working_crs,
@@ -189,9 +211,7 @@ def place(
         notes=geo.notes,
     )
     point = anchor.point if anchor is not None else "origin"
-    report = _report(
-        design, placement, grid_heading_deg=math.degrees(grid_heading), true_scale=geo.scale, anchor_point=point
-    )
+    report = _report(design, placement, grid_heading_deg=grid_heading, true_scale=geo.scale, anchor_point=point)
     object.__setattr__(placement, "report_data", report)
     return placement
 
