@@ -8,9 +8,11 @@ and calls the builder (``settings.builder``, ``twin.build:build_scene`` by defau
 leaves the published version serving; :func:`reap` marks such builds failed and removes their folders.
 
 Native readers can kill the process that runs them (a segfault in an IFC reader): before the builder runs,
-every design of the build is checked in :mod:`server.sandbox`, so one bad design fails the build with a
-message naming its file. The worker records which files it is reading (the ``reading`` column), and the
-thread that waits for it turns a death by a signal into "the builder crashed (SIGSEGV) while reading ...".
+every design of the build is checked in :mod:`server.sandbox`, so one bad design fails only its variant (the
+build succeeds for the city and the other variants; its ``error`` and log, scene.json and report.json
+``variants_failed`` name the variant, the design's file and why). The worker records which files it is
+reading (the ``reading`` column), and the thread that waits for it turns a death by a signal into "the builder
+crashed (SIGSEGV) while reading ...".
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server import sandbox
+from server import placements, sandbox
 from server.settings import Settings
 from server.storage import Database
 from server.store import SceneStore
 from server.uploads import check_sandboxed, reader_limits, sniff, upload_file
 from twin.errors import Conflict, ManifestError, TwinError
+from twin.store import write_json_atomic
+from twin.variants import DesignFailed, design_file, failure, failure_message, variant_failure
 
 log = logging.getLogger(__name__)
 
@@ -127,54 +131,97 @@ def reap(db: Database, store: SceneStore, grace: float = 10.0) -> int:
     return n
 
 
-def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> Any:
+def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> tuple[Any, list[dict[str, Any]]]:
     """The manifest's :class:`twin.scene.Scene` with the planner's variants from the database added.
 
-    A database variant replaces a manifest variant of the same id; the others are kept.
+    A database variant replaces a manifest variant of the same id; the others are kept. A variant with a
+    placement that no longer reads (an anchor stored before today's checks, an upload gone) is left out and
+    comes back as a failure record (:func:`twin.variants.failure`): it fails alone, not the build.
     """
-    from twin.designs.model import Anchor, DesignSpec
     from twin.scene import VariantSpec, load_scene
 
     scene = load_scene(Path(db.scenes.get(scene_id)["manifest"]))
-    mine = []
-    for v in db.scenes.variants(scene_id):
+    mine, failed, rows = [], [], db.scenes.variants(scene_id)
+    for v in rows:
         specs = []
-        for d in v["designs"]:
-            up = db.uploads.get(d["upload"])
-            specs.append(
-                DesignSpec(
-                    file=upload_file(data_dir, up),
-                    id=d["id"],
-                    title=d["title"],
-                    anchor=Anchor.from_dict(d["anchor"]),
-                    filename=up["filename"],
-                )
-            )
-        # ``removed`` is kept in the database for the viewer; the builder hides buildings by design sites.
-        mine.append(VariantSpec(id=v["id"], title=v["title"], designs=tuple(specs)))
-    ids = {v.id for v in mine}
+        try:
+            for d in v["designs"]:
+                file = None
+                try:
+                    up = db.uploads.get(d["upload"])
+                    file = up["filename"]
+                    specs.append(placements.design_spec(upload_file(data_dir, up), d, file))
+                except (TwinError, ValueError, KeyError, TypeError) as exc:
+                    raise _Placement(d, file, exc) from exc
+        except _Placement as bad:
+            failed.append(failure(v["id"], v["title"], bad.reason, bad.design["id"], bad.design["title"], bad.file))
+        else:
+            mine.append(VariantSpec(id=v["id"], title=v["title"], designs=tuple(specs)))
+    ids = {v["id"] for v in rows}  # a failed one replaces its manifest variant all the same
     variants = tuple(v for v in scene.variants if v.id not in ids) + tuple(mine)
-    return dataclasses.replace(scene, variants=variants)
+    return dataclasses.replace(scene, variants=variants), failed
 
 
-def check_designs(settings: Settings, db: Database, build: str, scene: Any) -> None:
-    """Import every design of ``scene``'s variants in the sandbox; the first bad one fails the build.
+class _Placement(Exception):
+    """A stored placement that cannot become a DesignSpec (its variant fails)."""
 
-    Uploads were checked when they arrived, but limits change and manifest designs never were: a design that
-    crashes a reader must fail this build with its name, not kill the worker somewhere inside the builder.
+    def __init__(self, design: dict[str, Any], file: str | None, exc: Exception) -> None:
+        self.design, self.file = design, file
+        self.reason = f"the placement cannot be read: {exc}"
+        super().__init__(self.reason)
+
+
+def check_designs(settings: Settings, db: Database, build: str, scene: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Import every design of ``scene``'s variants in the sandbox; returns the scene without the failing variants.
+
+    Uploads were checked when they arrived, but limits change, files go bad and manifest designs never were
+    checked: a design that fails (or crashes) a reader fails its own variant with its name, never the worker
+    somewhere inside the builder, and never the city. The failures come back as
+    :func:`twin.variants.variant_failure` records.
     """
-    names = {str(upload_file(settings.data_dir, up)): up["filename"] for up in db.uploads.of_scene(scene.id)}
     limits = reader_limits(settings)
+    kept, failed = [], []
     for variant in scene.variants:
-        for spec in variant.designs:
-            path = Path(spec.file)
-            label = names.get(str(path), path.name)
-            db.builds.update(build, stage="check designs", reading=label)
-            try:
-                check_sandboxed(path, sniff(path), settings.max_inflated_bytes, label, limits)
-            except TwinError as exc:
-                raise type(exc)(f"design {spec.id!r} of variant {variant.id!r}: {exc}") from exc
+        try:
+            for spec in variant.designs:
+                path = Path(spec.file)
+                label = design_file(spec)
+                db.builds.update(build, stage="check designs", reading=label)
+                try:
+                    check_sandboxed(path, sniff(path), settings.max_inflated_bytes, label, limits)
+                except OSError as exc:  # the stored file went missing or unreadable
+                    raise DesignFailed(spec, f"cannot read the file: {exc.strerror or exc}") from exc
+                except TwinError as exc:
+                    raise DesignFailed(spec, str(exc)) from exc
+        except DesignFailed as exc:
+            failed.append(variant_failure(variant, exc))
+        else:
+            kept.append(variant)
     db.builds.update(build, reading="")
+    return dataclasses.replace(scene, variants=tuple(kept)), failed
+
+
+def record_failed_variants(db: Database, build: str, out: Path, failed: list[dict[str, Any]]) -> str:
+    """Add ``failed`` variants to the build's scene.json and report.json, log them; returns the build's note.
+
+    The builder records the variants that failed inside it (``variants_failed`` in report.json); the ones the
+    sandbox check held back are added here, so both files list every failed variant once.
+    """
+    docs = {}
+    for name in ("scene.json", "report.json"):
+        path = out / name
+        docs[name] = json.loads(path.read_text()) if path.exists() else None
+    built = (docs["report.json"] or {}).get("variants_failed") or (docs["scene.json"] or {}).get("variants_failed")
+    everything = list(failed) + [f for f in built or [] if f.get("id") not in {g["id"] for g in failed}]
+    if not everything:
+        return ""
+    for name, doc in docs.items():
+        if doc is not None:
+            doc["variants_failed"] = everything
+            write_json_atomic(out / name, doc)
+    for f in failed:  # the builder logged its own
+        db.builds.append_log(build, f"{time.strftime('%H:%M:%S')} WARNING {failure_message(f)}")
+    return "; ".join(failure_message(f) for f in everything)
 
 
 def _reading(scene: Any, stage: str) -> str:
@@ -182,7 +229,7 @@ def _reading(scene: Any, stage: str) -> str:
     if stage == "read":
         return ", ".join(Path(s.path).name for s in scene.sources)
     if stage == "variants":
-        return ", ".join(Path(d.file).name for v in scene.variants for d in v.designs)
+        return ", ".join(design_file(d) for v in scene.variants for d in v.designs)
     return ""
 
 
@@ -262,7 +309,7 @@ class _Poll:
 
 def run_build(settings: Settings, build: str) -> str:
     """The worker's body: wait for the scene lock, build, record the outcome; returns the final state."""
-    db = Database(settings.db_path)
+    db = Database(settings.database)
     store = SceneStore(settings.data_dir)
     row = db.builds.get(build)
     scene = row["scene"]
@@ -287,8 +334,9 @@ def run_build(settings: Settings, build: str) -> str:
     logging.getLogger().setLevel(logging.INFO)
     try:
         builder = load_builder(settings.builder)
-        spec = scene_for_build(db, settings.data_dir, scene)
-        check_designs(settings, db, build, spec)
+        spec, unplaced = scene_for_build(db, settings.data_dir, scene)
+        spec, failed = check_designs(settings, db, build, spec)
+        failed = unplaced + failed
         poll = _Poll(db, build, spec)
         progress, cancel = poll.progress, poll.cancel
         published = store.published(scene)
@@ -310,8 +358,10 @@ def run_build(settings: Settings, build: str) -> str:
         summary = getattr(getattr(result, "report", None), "summary", None)
         if callable(summary):
             db.builds.append_log(build, summary())
+        # A variant whose design failed is left out; the build succeeds and its status says which and why.
+        note = record_failed_variants(db, build, out, failed)
         db.builds.update(build, stage="done", progress=1.0)
-        db.builds.finish(build, "succeeded")
+        db.builds.finish(build, "succeeded", note)
         return "succeeded"
     except _Cancelled:
         state, error = "cancelled", "cancelled by a planner"

@@ -15,11 +15,14 @@ from twin.build import build_scene
 from twin.crs import transform_points
 from twin.encode.glb import read_glb, read_property_table
 from twin.scene import load_scene
+from twin.variants import failure_message
 
 from .test_build import check_build, tile_uris
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TARGET = "way/78235217"  # 105 m² of apartments in the Hamburg fixture
+#: variant id → a design file from tests/fixtures/fuzz/ that no longer reads (see make_fixtures.py there)
+BROKEN = {"truncated-ifc": "truncated_wall.ifc", "broken-glb": "broken_buffers.glb"}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +31,8 @@ def variant_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     root = tmp_path_factory.mktemp("variant-scene")
     shutil.copy(FIXTURES / "osm" / "hamburg_eimsbuettel_cut.geojson", root / "city.geojson")
     shutil.copy(FIXTURES / "designs" / "pmndrs_house-5.glb", root / "house.glb")
+    for name in BROKEN.values():  # designs that went bad after they were placed
+        shutil.copy(FIXTURES / "fuzz" / name, root / name)
     fc = json.loads((root / "city.geojson").read_text())
     target = next(f for f in fc["features"] if f["id"] == TARGET)
     minx, miny, maxx, maxy = shape(target["geometry"]).buffer(0.00003).bounds
@@ -51,6 +56,27 @@ id = "house"
 anchor = {{ lon = {(minx + maxx) / 2}, lat = {(miny + maxy) / 2}, heading = 0.0 }}
 site = {json.dumps(site)}
 """
+        + "".join(
+            f"""
+[[variants]]
+id = "{variant}"
+title = "Broken {variant}"
+[[variants.designs]]
+file = "{name}"
+id = "d-{variant}"
+anchor = {{ lon = {(minx + maxx) / 2}, lat = {(miny + maxy) / 2} }}
+"""
+            for variant, name in BROKEN.items()
+        )
+        + """
+[[variants]]
+id = "far-away"
+title = "Placed off the globe's far side"
+[[variants.designs]]
+file = "house.glb"
+id = "d-far"
+anchor = { lon = -170.0, lat = -40.0 }
+"""
     )
     out = root / "out"
     build_scene(load_scene(root), out, jobs=1)
@@ -61,6 +87,24 @@ def test_variant_output_is_valid(variant_build: tuple[Path, Path], gltf_validato
     _, out = variant_build
     check_build(out, gltf_validator)  # both tilesets, every blob (the design's too)
     assert (out / "variants" / "house" / "tileset.json").exists()
+
+
+def test_a_bad_design_fails_only_its_variant(variant_build: tuple[Path, Path]) -> None:
+    _, out = variant_build
+    scene = json.loads((out / "scene.json").read_text())
+    assert [v["id"] for v in scene["variants"]] == ["house"]  # the city and the good variant are built
+    failed = {f["id"]: f for f in json.loads((out / "report.json").read_text())["variants_failed"]}
+    assert set(failed) == {*BROKEN, "far-away"}
+    for variant, name in BROKEN.items():
+        assert failed[variant]["design"] == f"d-{variant}" and failed[variant]["file"] == name
+        assert failed[variant]["title"] == f"Broken {variant}" and failed[variant]["error"]
+        assert not (out / "variants" / variant).exists()
+    assert failed["broken-glb"]["error"].startswith("unreadable glTF")
+    far = failed["far-away"]
+    assert far["file"] == "house.glb" and "km" in far["error"], far
+    assert "variant 'Broken broken-glb' (broken-glb) failed: design 'd-broken-glb', file broken_buffers.glb: " in (
+        failure_message(failed["broken-glb"])
+    )
 
 
 def test_cut_out_removes_exactly_the_buildings_mostly_inside(variant_build: tuple[Path, Path]) -> None:

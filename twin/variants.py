@@ -9,6 +9,8 @@ the tiles they change, and a viewer switching variants re-downloads only those.
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,12 +25,14 @@ from .content import encode_tiles
 from .context.terrain_layer import site_base, write_variant_terrain
 from .crs import Frame
 from .encode.tileset import Box, Tile
-from .errors import BuildError, TwinError
+from .errors import BuildError, Cancelled, TwinError
 from .records import Building
 from .report import Report
 from .scene import Scene, VariantSpec
 from .store import write_blob, write_json_atomic
 from .tile import TileNode
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,6 +71,23 @@ def import_key(spec: Any) -> str:
     return h.hexdigest()
 
 
+class DesignFailed(BuildError):
+    """A design of a variant cannot be imported or placed: its variant fails, the city and the others build."""
+
+    def __init__(self, spec: Any, reason: str) -> None:
+        self.design, self.title, self.file = spec.id, spec.title, design_file(spec)
+        # Readers start their messages with the file's name: it is said once, before them.
+        for name in (self.file, Path(spec.file).name):
+            reason = reason.removeprefix(f"{name}: ")
+        self.reason = reason
+        super().__init__(f"design {spec.title!r} ({self.file}): {reason}")
+
+
+def design_file(spec: Any) -> str:
+    """The design's file as the planner knows it: the uploaded file's name, else the manifest's file name."""
+    return str(getattr(spec, "filename", None) or Path(spec.file).name)
+
+
 def place_design(
     spec: Any,
     frame: Frame,
@@ -75,7 +96,7 @@ def place_design(
     imported: dict[str, Any] | None = None,
     terrain: Any = None,
 ) -> PlacedDesign:
-    """Import, place and encode one design (raises :class:`BuildError` naming the design on failure).
+    """Import, place and encode one design (raises :class:`DesignFailed` naming the design and file).
 
     imported : cache of imported designs by :func:`import_key`, so moving a design does not import it again
         (tessellating an IFC model takes seconds; placing it, a fraction of one)
@@ -117,8 +138,13 @@ def place_design(
         corners = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)])
         local = frame.exact_local(corners)
         lo, hi = local.min(axis=0), local.max(axis=0)
+    except Cancelled:
+        raise
     except TwinError as exc:
-        raise BuildError(f"design {spec.id!r} ({Path(spec.file).name}): {exc}") from exc
+        raise DesignFailed(spec, str(exc)) from exc
+    except Exception as exc:  # a reader library's own error on a hostile file: this design fails, not the city
+        log.warning("design %r: %s", spec.id, exc, exc_info=True)
+        raise DesignFailed(spec, f"{type(exc).__name__}: {exc}") from exc
     uri = write_blob(blob_dir, glb)
     info = placement.report() if hasattr(placement, "report") else {}
     preview = _preview(design, key, blob_dir, imported)
@@ -168,136 +194,280 @@ def build_variants(
     terrain: Any = None,
     terrain_blobs: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Write ``variants/<id>/tileset.json`` for every variant; returns their scene.json entries.
+    """Write ``variants/<id>/tileset.json`` for every variant; returns the scene.json entries of those built.
+
+    A variant whose design cannot be imported or placed (or that leaves nothing to show) fails alone: its
+    folder is removed, it is left out of the returned entries, and ``report.info["variants_failed"]`` gets
+    ``{"id", "title", "design", "file", "error"}`` for it (see :func:`failure_message`); the city and the other
+    variants are built. Only a cancel stops the stage.
 
     cache : designs and re-encoded tiles from an earlier build (see twin.incremental), updated in place
     terrain : the city's terrain (twin.context.terrain_layer.CityTerrain), or None: each variant with designs
         then writes ``variants/<id>/terrain/tileset.json`` with its sites levelled; ``terrain_blobs`` are the
         city terrain's blobs, to count the ones a variant shares
     """
-    from .designs.cutout import cut_out
-    from .designs.metrics import metrics_delta
-
     if not scene.variants:
         return []
-    cache = cache if cache is not None else {}
-    designs_cache: dict[str, PlacedDesign] = cache.setdefault("designs", {})
-    imported: dict[str, Any] = cache.setdefault("imported", {})
-    tiles_cache: dict[str, Any] = cache.setdefault("tiles", {})
-    footprints = [b.footprint for b in buildings]
-    with_fp = [i for i, f in enumerate(footprints) if f is not None]
-    strtree = STRtree([footprints[i] for i in with_fp])
-    owner = _owners(tree)
-    by_key = {n.key: n for n in tree.walk()}
-    prefix = "../../" + blob_prefix(out, blob_dir)
+    city = _City.of(scene, out, blob_dir, buildings, frame, tree, contents, report, cache)
     infos = []
+    n = len(scene.variants)
     for vi, variant in enumerate(scene.variants):
-        placed, removed, partial = _place_all(variant, frame, blob_dir, scene, designs_cache, imported, report, terrain)
-        for p in placed:
-            hits = [with_fp[j] for j in strtree.query(p.site)]
-            cut = cut_out([buildings[i] for i in hits], p.site, _threshold(variant, p.id))
-            removed.update(cut.removed)
-            partial.extend({"id": bid, "share": round(float(share), 3)} for bid, share in cut.partial)
-        index = {b.id: i for i, b in enumerate(buildings)}
-        touched: dict[str, list[str]] = {}
-        for bid in removed:
-            if bid in index and index[bid] in owner:
-                touched.setdefault(owner[index[bid]], []).append(bid)
-        variant_contents = dict(contents)
-        tasks = []
-        for key, ids in touched.items():
-            tkey = f"{key}:{','.join(sorted(ids))}"
-            if tkey in tiles_cache:
-                hit = tiles_cache[tkey]
-                if hit is None:
-                    variant_contents.pop(key, None)
-                else:
-                    variant_contents[key] = hit
-            else:
-                tasks.append((key, by_key[key].members, tuple(sorted(ids))))
-        encoded = encode_tiles(
-            tasks, buildings, frame, blob_dir, jobs=jobs, compress=compress, cancel=cancel, stage="variants"
-        )
-        for key, _members, dropped in tasks:
-            content = encoded.get(key)
-            tiles_cache[f"{key}:{','.join(dropped)}"] = content
-            if content is None:
-                variant_contents.pop(key, None)
-            else:
-                variant_contents[key] = content
-        report.count("variant_tiles_encoded", len(tasks))
-        city = assemble(tree, variant_contents, prefix)
-        design_tiles = [Tile(Box(p.lo, p.hi), 0.0, content_uri=prefix + p.uri) for p in placed]
-        if city is None:
-            raise BuildError(f"variant {variant.id!r}: nothing left to show")
-        tileset = wrap_root(city, design_tiles, frame)
-        tileset.tileset_version = build_id
-        write_json_atomic(out / "variants" / variant.id / "tileset.json", tileset.to_dict())
-        layers = []
-        if terrain is not None and placed:
-            # The variant's own terrain: its design sites levelled; untouched tiles are the city's blobs.
-            figures, blobs = write_variant_terrain(
-                terrain,
-                [(p.site, p.base) for p in placed],
-                frame,
-                out / "variants" / variant.id / "terrain",
-                blob_dir,
-                compress=compress,
-                version=build_id,
+
+        def step(fraction: float, vi: int = vi) -> None:
+            progress("variants", (vi + max(0.0, min(1.0, fraction))) / n)
+
+        log.info("variant %r (%s): %d design(s)", variant.title, variant.id, len(variant.designs))
+        try:
+            infos.append(
+                _build_variant(
+                    city,
+                    variant,
+                    step,
+                    jobs=jobs,
+                    compress=compress,
+                    cancel=cancel,
+                    build_id=build_id,
+                    terrain=terrain,
+                    terrain_blobs=terrain_blobs,
+                )
             )
-            shared = len(blobs & (terrain_blobs or set()))
-            report.info.setdefault("terrain_variants", {})[variant.id] = {**figures, "tiles_shared": shared}
-            layers.append({"id": "terrain", "tileset": f"variants/{variant.id}/terrain/tileset.json"})
-        removed_buildings = [buildings[index[b]] for b in sorted(removed) if b in index]
-        infos.append(
-            {
-                "id": variant.id,
-                "title": variant.title,
-                "tileset": f"variants/{variant.id}/tileset.json",
-                "designs": [
-                    {
-                        "id": p.id,
-                        "title": p.title,
-                        "metrics": p.metrics,
-                        "placement": p.placement,
-                        "preview": None if p.preview is None else blob_prefix(out, blob_dir) + p.preview,
-                    }
-                    for p in placed
-                ],
-                "removed": sorted(removed),
-                "partial": partial,
-                "metrics_delta": metrics_delta(_sum_metrics([p.metrics for p in placed]), removed_buildings),
-                "tiles_changed": len(touched),
-                "tiles_shared": len(contents) - len(touched),
-                **({"layers": layers} if layers else {}),
-            }
-        )
-        progress("variants", (vi + 1) / len(scene.variants))
+        except Cancelled:
+            raise
+        except TwinError as exc:
+            failure = variant_failure(variant, exc)
+            log.warning("%s; the city and the other variants are built", failure_message(failure))
+            report.info.setdefault("variants_failed", []).append(failure)
+            shutil.rmtree(out / "variants" / variant.id, ignore_errors=True)
+        step(1.0)
     return infos
 
 
-def _place_all(
+def variant_failure(variant: VariantSpec, exc: Exception) -> dict[str, Any]:
+    """The record of a failed variant (report.json and scene.json ``variants_failed``; the build's status)."""
+    if isinstance(exc, DesignFailed):
+        return failure(variant.id, variant.title, exc.reason, exc.design, exc.title, exc.file)
+    return failure(variant.id, variant.title, str(exc))
+
+
+def failure(
+    variant: str,
+    title: str,
+    error: str,
+    design: str | None = None,
+    design_title: str | None = None,
+    file: str | None = None,
+) -> dict[str, Any]:
+    """A ``variants_failed`` record: the variant (id, title), its failing design (id, title, file) and why."""
+    return {"id": variant, "title": title, "design": design, "design_title": design_title, "file": file, "error": error}
+
+
+def failure_message(record: dict[str, Any]) -> str:
+    """One line a planner reads: which variant failed, on which design and file, and why."""
+    what = f"variant {record['title']!r} ({record['id']}) failed"
+    if record.get("design"):
+        what += f": design {record.get('design_title') or record['design']!r}"
+    if record.get("file"):
+        what += f", file {record['file']}"
+    return f"{what}: {record['error']}"
+
+
+@dataclass
+class _City:
+    """What every variant of one build reads: the existing city, its tiles and the caches between builds."""
+
+    scene: Scene
+    out: Path
+    blob_dir: Path
+    buildings: Sequence[Building]
+    frame: Frame
+    contents: dict[str, Any]
+    report: Report
+    designs: dict[str, PlacedDesign]
+    imported: dict[str, Any]
+    tiles: dict[str, Any]
+    tree: TileNode
+    strtree: STRtree
+    with_fp: list[int]
+    owner: dict[int, str]
+    by_key: dict[str, TileNode]
+    index: dict[str, int]
+    prefix: str
+
+    @classmethod
+    def of(
+        cls,
+        scene: Scene,
+        out: Path,
+        blob_dir: Path,
+        buildings: Sequence[Building],
+        frame: Frame,
+        tree: TileNode,
+        contents: dict[str, Any],
+        report: Report,
+        cache: dict[str, Any] | None,
+    ) -> _City:
+        cache = cache if cache is not None else {}
+        footprints = [b.footprint for b in buildings]
+        with_fp = [i for i, f in enumerate(footprints) if f is not None]
+        return cls(
+            scene,
+            out,
+            blob_dir,
+            buildings,
+            frame,
+            contents,
+            report,
+            cache.setdefault("designs", {}),
+            cache.setdefault("imported", {}),
+            cache.setdefault("tiles", {}),
+            tree,
+            STRtree([footprints[i] for i in with_fp]),
+            with_fp,
+            _owners(tree),
+            {n.key: n for n in tree.walk()},
+            {b.id: i for i, b in enumerate(buildings)},
+            "../../" + blob_prefix(out, blob_dir),
+        )
+
+
+def _build_variant(
+    city: _City,
     variant: VariantSpec,
-    frame: Frame,
-    blob_dir: Path,
-    scene: Scene,
-    designs_cache: dict[str, PlacedDesign],
-    imported: dict[str, Any],
-    report: Report,
-    terrain: Any = None,
-) -> tuple[list[PlacedDesign], set[str], list[dict[str, Any]]]:
-    placed = []
-    for spec in variant.designs:
-        key = design_key(spec, frame, terrain)
-        hit = designs_cache.get(key)
-        if hit is None or not (blob_dir / hit.uri).exists():
-            hit = place_design(spec, frame, blob_dir, scene.geoid_undulation, imported, terrain)
-            designs_cache[key] = hit
-            report.count("designs_placed")
+    step: Callable[[float], None],
+    *,
+    jobs: int,
+    compress: bool,
+    cancel: Callable[[], bool] | None,
+    build_id: str,
+    terrain: Any,
+    terrain_blobs: set[str] | None,
+) -> dict[str, Any]:
+    """Place ``variant``'s designs, cut out, re-encode the touched tiles, write its tilesets; its scene.json entry.
+
+    ``step`` gets the share of this variant done: placing the designs is the first half, the tiles the rest.
+    """
+    from .designs.cutout import cut_out
+    from .designs.metrics import metrics_delta
+
+    buildings, out, blob_dir, report = city.buildings, city.out, city.blob_dir, city.report
+    placed = _place_all(variant, city, terrain, lambda f: step(0.5 * f))
+    removed: set[str] = set()
+    partial: list[dict[str, Any]] = []
+    for p in placed:
+        hits = [city.with_fp[j] for j in city.strtree.query(p.site)]
+        spec = next((s for s in variant.designs if s.id == p.id), None)
+        cut = cut_out(
+            [buildings[i] for i in hits],
+            p.site,
+            _threshold(variant, p.id),
+            keep=getattr(spec, "keep", ()),
+            remove=getattr(spec, "remove", ()),
+        )
+        removed.update(cut.removed)
+        partial.extend({"id": bid, "share": round(float(share), 3)} for bid, share in cut.partial)
+    touched: dict[str, list[str]] = {}
+    for bid in removed:
+        if bid in city.index and city.index[bid] in city.owner:
+            touched.setdefault(city.owner[city.index[bid]], []).append(bid)
+    variant_contents = dict(city.contents)
+    tasks = []
+    for key, ids in touched.items():
+        tkey = f"{key}:{','.join(sorted(ids))}"
+        if tkey in city.tiles:
+            hit = city.tiles[tkey]
+            if hit is None:
+                variant_contents.pop(key, None)
+            else:
+                variant_contents[key] = hit
         else:
-            report.count("designs_reused")
+            tasks.append((key, city.by_key[key].members, tuple(sorted(ids))))
+    if tasks:
+        log.info("variant %r: encoding %d changed tile(s) again", variant.title, len(tasks))
+    encoded = encode_tiles(
+        tasks,
+        buildings,
+        city.frame,
+        blob_dir,
+        jobs=jobs,
+        compress=compress,
+        cancel=cancel,
+        stage="variants",
+        progress=lambda _stage, f: step(0.5 + 0.4 * f),
+    )
+    for key, _members, dropped in tasks:
+        content = encoded.get(key)
+        city.tiles[f"{key}:{','.join(dropped)}"] = content
+        if content is None:
+            variant_contents.pop(key, None)
+        else:
+            variant_contents[key] = content
+    report.count("variant_tiles_encoded", len(tasks))
+    root = assemble(city.tree, variant_contents, city.prefix)
+    design_tiles = [Tile(Box(p.lo, p.hi), 0.0, content_uri=city.prefix + p.uri) for p in placed]
+    if root is None:
+        raise BuildError(f"variant {variant.id!r}: nothing left to show")
+    tileset = wrap_root(root, design_tiles, city.frame)
+    tileset.tileset_version = build_id
+    layers = []
+    if terrain is not None and placed:
+        # The variant's own terrain: its design sites levelled; untouched tiles are the city's blobs.
+        figures, blobs = write_variant_terrain(
+            terrain,
+            [(p.site, p.base) for p in placed],
+            city.frame,
+            out / "variants" / variant.id / "terrain",
+            blob_dir,
+            compress=compress,
+            version=build_id,
+        )
+        shared = len(blobs & (terrain_blobs or set()))
+        report.info.setdefault("terrain_variants", {})[variant.id] = {**figures, "tiles_shared": shared}
+        layers.append({"id": "terrain", "tileset": f"variants/{variant.id}/terrain/tileset.json"})
+    # The variant's tileset last: a variant that fails on the way leaves no tileset.json behind.
+    write_json_atomic(out / "variants" / variant.id / "tileset.json", tileset.to_dict())
+    removed_buildings = [buildings[city.index[b]] for b in sorted(removed) if b in city.index]
+    return {
+        "id": variant.id,
+        "title": variant.title,
+        "tileset": f"variants/{variant.id}/tileset.json",
+        "designs": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "metrics": p.metrics,
+                "placement": p.placement,
+                "preview": None if p.preview is None else blob_prefix(out, blob_dir) + p.preview,
+            }
+            for p in placed
+        ],
+        "removed": sorted(removed),
+        "partial": partial,
+        "metrics_delta": metrics_delta(_sum_metrics([p.metrics for p in placed]), removed_buildings),
+        "tiles_changed": len(touched),
+        "tiles_shared": len(city.contents) - len(touched),
+        **({"layers": layers} if layers else {}),
+    }
+
+
+def _place_all(variant: VariantSpec, city: _City, terrain: Any, step: Callable[[float], None]) -> list[PlacedDesign]:
+    placed = []
+    for k, spec in enumerate(variant.designs):
+        try:
+            key = design_key(spec, city.frame, terrain)
+        except OSError as exc:  # the stored file went missing or unreadable since it was placed
+            raise DesignFailed(spec, f"cannot read the file: {exc.strerror or exc}") from exc
+        hit = city.designs.get(key)
+        if hit is None or not (city.blob_dir / hit.uri).exists():
+            log.info("variant %r: placing design %r (%s)", variant.title, spec.title, design_file(spec))
+            hit = place_design(spec, city.frame, city.blob_dir, city.scene.geoid_undulation, city.imported, terrain)
+            city.designs[key] = hit
+            city.report.count("designs_placed")
+        else:
+            log.info("variant %r: design %r (%s) unchanged, reused", variant.title, spec.title, design_file(spec))
+            city.report.count("designs_reused")
         placed.append(hit)
-    return placed, set(), []
+        step((k + 1) / len(variant.designs))
+    return placed
 
 
 def _threshold(variant: VariantSpec, design_id: str) -> float:

@@ -50,7 +50,7 @@ def test_build_preview_publish(env: Env) -> None:
     assert r.status_code == 202
     build = r.json()["id"]
     done = wait(env, build)
-    assert done["state"] == "succeeded", done
+    assert done["state"] == "succeeded", (done["error"], done["log"])
     assert done["progress"] == 1.0 and "stage encode" in done["log"]
     # the draft: previewable by its unguessable URL, invisible on the public API
     assert public_version(env) == "v1"
@@ -169,3 +169,27 @@ def test_drafts_are_invisible(env: Env) -> None:
         assert r.json()["detail"] in ("scene 'demo' not found", "no such tile file"), path
     assert env.client.get("/api/scenes").json() == []
     assert env.client.get(f"{BUILDS}", headers=env.other).status_code == 404
+
+
+def test_a_design_whose_file_went_missing_fails_only_its_variant(env: Env) -> None:
+    configure(env, steps=1)
+    for variant, size in (("kept", 8.0), ("gone", 12.0)):
+        up = env.client.post("/api/planner/scenes/demo/uploads", content=box_glb(size), headers=env.planner).json()
+        env.client.put(
+            f"/api/planner/scenes/demo/variants/{variant}", json={"title": variant.title()}, headers=env.planner
+        )
+        env.client.put(
+            f"/api/planner/scenes/demo/variants/{variant}/designs/box",
+            headers=env.planner,
+            json={"upload": up["id"], "title": "Box", "anchor": {"lon": 9.97, "lat": 53.57}},
+        )
+    (env.settings.data_dir / "uploads" / up["id"] / "design.glb").unlink()  # the disk lost the second one
+    done = wait(env, env.client.post(BUILDS, headers=env.planner).json()["id"])
+    assert done["state"] == "succeeded", (done["error"], done["log"])
+    assert (
+        done["error"].startswith("variant 'Gone' (gone) failed: design 'Box', file ") and "cannot read" in done["error"]
+    )
+    assert str(env.settings.data_dir) not in done["error"] + done["log"]  # the planner's names, no server paths
+    folder = env.settings.data_dir / "scenes" / "demo" / "builds" / done["id"]
+    assert json.loads((folder / "tileset.json").read_text())["asset"]["tilesetVersion"] == "built-1"
+    assert [f["id"] for f in json.loads((folder / "scene.json").read_text())["variants_failed"]] == ["gone"]
