@@ -157,6 +157,7 @@ def test_upload_place_build_preview_publish_and_move_on_the_map(
     page.get_by_label("Variant title").fill("House in the yard")
     page.get_by_label("Design id").fill("house")
     page.get_by_label("Design title").fill("House (glTF)")
+    page.get_by_label("Position of").select_option("origin")  # test_planner_placing.py anchors by the centre
     page.get_by_label("Longitude °").fill(str(PLOT[0]))
     page.get_by_label("Latitude °").fill(str(PLOT[1]))
     page.get_by_label("Heading °").fill("30")

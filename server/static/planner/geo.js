@@ -49,17 +49,25 @@ export function rotate(x, y, heading) {
  * The design's bounding rectangle on the ground, as placed by an anchor.
  * @param {number[][]} bounds (2, 3) min and max corner of the design in its local frame (upload info)
  * @param {{heading: number, scale: number}} anchor
+ * @param {[number, number]} pivot the local point at the anchor's position (see {@link placedRings})
  * @returns {[number, number][]} 4 corners, [east, north] metres from the anchor point, counter-clockwise
  */
-export function footprint(bounds, anchor) {
+export function footprint(bounds, anchor, pivot = [0, 0]) {
   const [[x0, y0], [x1, y1]] = bounds;
+  return placedRings([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], anchor, pivot)[0];
+}
+
+/**
+ * The design's real footprint on the ground, as placed by an anchor.
+ * @param {number[][][]} rings outer rings of [x, y] in the design's local frame (upload info `footprint`)
+ * @param {{heading: number, scale: number}} anchor
+ * @param {[number, number]} pivot the local point at the anchor's position: [0, 0] (the origin) or the
+ *   footprint's centre
+ * @returns {[number, number][][]} rings of [east, north] metres from the anchor point
+ */
+export function placedRings(rings, anchor, pivot = [0, 0]) {
   const s = anchor.scale || 1;
-  return [
-    [x0, y0],
-    [x1, y0],
-    [x1, y1],
-    [x0, y1],
-  ].map(([x, y]) => rotate(x * s, y * s, anchor.heading || 0));
+  return rings.map((ring) => ring.map(([x, y]) => rotate((x - pivot[0]) * s, (y - pivot[1]) * s, anchor.heading || 0)));
 }
 
 /**

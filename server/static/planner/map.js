@@ -1,9 +1,12 @@
-// The placement map: a top-down canvas with the scene's building footprints, the design's footprint as
-// the number fields place it, and (dashed) where the last build put it. Drag the design to move it,
-// drag the round handle or shift-drag to turn it about its middle, drag elsewhere to pan, wheel to zoom, click the ground
-// to put the design there. Keyboard: arrows move (Shift: 10 m), [ and ] turn 5° (Shift: 1°), + and - zoom,
-// C centres the view on the design.
-import { footprint, headingOf, inside, normaliseHeading, outerRings, rotate, roundDeg, toDegrees, toMetres } from './geo.js';
+// The placement map: a top-down canvas with the scene's building footprints and streets (with names), the
+// design's real footprint as the number fields place it, its origin and its footprint's centre (the anchor
+// is one of them), and (dashed) where the last build put it. Drag the design to move it, drag the round
+// handle or shift-drag to turn it about its middle, drag elsewhere to pan, wheel to zoom, click the ground
+// to put the design there (or, in "show" mode, to see the building there). Keyboard: arrows move
+// (Shift: 10 m), [ and ] turn 5° (Shift: 1°), + and - zoom, C centres the view on the design.
+import {
+  footprint, headingOf, inside, normaliseHeading, outerRings, placedRings, rotate, roundDeg, toDegrees, toMetres,
+} from './geo.js';
 
 const HANDLE_PX = 28; // the rotate handle sits this far beyond the design's far edge, screen pixels
 const CLICK_PX = 4; // a press that moves less than this is a click
@@ -19,11 +22,19 @@ export class PlacementMap {
     this.onChange = onChange;
     this.view = { lon: 0, lat: 0, mpp: 0.5 }; // centre (degrees) and metres per CSS pixel
     this.hasView = false;
-    this.buildings = []; // [{id, rings: [[lon, lat]...]}]
-    this.removed = new Set();
+    this.buildings = []; // [{id, address, name, rings: [[lon, lat]...]}]
+    this.streets = []; // [{name, kind, lines: [[lon, lat]...][]}]
+    this.removed = new Set(); // buildings the variant removes (drawn red, dashed)
+    this.kept = new Set(); // buildings the design overlaps that stay (drawn with an orange edge)
+    this.highlight = null; // id of the building found or picked (drawn blue)
     this.bounds = null; // design bounds (2, 3) from the upload, or null
-    this.anchor = null; // {lon, lat, heading, scale} or null
-    this.built = null; // [[lon, lat] x4] where the last build placed this design, or null
+    this.outline = null; // the design's footprint rings (local metres) from the upload, or null
+    this.centre = null; // the footprint's centre (local metres) from the upload, or null
+    this.anchor = null; // {lon, lat, heading, scale, point: 'centre'|'origin'} or null
+    this.built = null; // [[lon, lat] x4] where the last build placed this design's bounds, or null
+    this.builtOutline = null; // [[[lon, lat]...]] the last build's real footprint of it, or null
+    this.clickMode = 'place'; // what a click on the map does: 'place' the design, or 'show' the building
+    this.onPick = () => {}; // (building or null, {lon, lat}) after a click in 'show' mode
     this.drag = null;
     this.dirty = false;
     new ResizeObserver(() => this.draw()).observe(canvas);
@@ -37,30 +48,83 @@ export class PlacementMap {
 
   /** Building footprints (GeoJSON features in lon/lat); ids in `removed` are drawn as removed. */
   setBuildings(features, removed = []) {
-    this.buildings = features.map((f) => ({ id: f.properties?.id ?? f.id, rings: outerRings(f.geometry) }));
+    this.buildings = features.map((f) => ({
+      id: f.properties?.id ?? f.id,
+      address: f.properties?.address ?? '',
+      name: f.properties?.name ?? '',
+      rings: outerRings(f.geometry),
+    }));
     this.setRemoved(removed);
     if (!this.hasView && this.buildings.length) this.fitBuildings();
   }
 
-  /** @param {string[]} ids buildings the current variant removes */
-  setRemoved(ids) {
-    this.removed = new Set(ids);
+  /** Streets (GeoJSON LineString/MultiLineString features in lon/lat with `name` and `kind`). */
+  setStreets(features) {
+    this.streets = features.map((f) => {
+      const g = f.geometry || {};
+      const lines = g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : [];
+      return { name: f.properties?.name ?? '', kind: f.properties?.kind ?? '', lines };
+    });
     this.request();
   }
 
-  /** The design (upload bounds, anchor) as the form has it; either may be null. */
-  setDesign(bounds, anchor) {
+  /** @param {string[]} ids buildings the current variant removes @param {string[]} kept overlapped, staying */
+  setRemoved(ids, kept = []) {
+    this.removed = new Set(ids);
+    this.kept = new Set(kept);
+    this.request();
+  }
+
+  /** The building whose footprint holds lon/lat (the last drawn, on top), or null. */
+  buildingAt(lon, lat) {
+    for (let i = this.buildings.length - 1; i >= 0; i -= 1) {
+      if (this.buildings[i].rings.some((ring) => inside([lon, lat], ring))) return this.buildings[i];
+    }
+    return null;
+  }
+
+  /** Centre the view on a building and draw it highlighted (null: no highlight). */
+  showBuilding(b) {
+    this.highlight = b ? b.id : null;
+    if (b) {
+      const pts = b.rings.flat();
+      const lon = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+      const lat = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+      this.centreOn(lon, lat);
+    }
+    this.request();
+  }
+
+  /** Centre the view on lon/lat, keeping the zoom (or zooming in to 0.3 m per pixel the first time). */
+  centreOn(lon, lat) {
+    this.view = { lon, lat, mpp: this.hasView ? Math.min(this.view.mpp, 0.5) : 0.3 };
+    this.hasView = true;
+    this.request();
+  }
+
+  /**
+   * The design as the form has it; any may be null.
+   * @param {number[][]|null} bounds (2, 3) from the upload
+   * @param {object|null} anchor {lon, lat, heading, scale, point}
+   * @param {number[][][]|null} outline the footprint's rings from the upload (local metres)
+   * @param {number[]|null} centre the footprint's centre from the upload (local metres)
+   */
+  setDesign(bounds, anchor, outline = null, centre = null) {
     this.bounds = bounds;
+    this.outline = outline && outline.length ? outline : null;
+    this.centre = centre;
     const valid = anchor && Number.isFinite(anchor.lon) && Number.isFinite(anchor.lat);
     const first = valid && !this.anchor;
-    this.anchor = valid ? { heading: 0, scale: 1, ...anchor } : null;
+    this.anchor = valid ? { heading: 0, scale: 1, point: 'origin', ...anchor } : null;
     if (first && !this.hasView) this.centreOnDesign();
     this.request();
   }
 
-  /** Where the last build put the design: footprint corners [[lon, lat], ...], or null. */
-  setBuilt(corners) {
+  /** Where the last build put the design: its bounds' corners [[lon, lat], ...] and its real footprint
+   * rings [[[lon, lat], ...], ...] (either may be null). */
+  setBuilt(corners, outline = null) {
     this.built = corners;
+    this.builtOutline = outline && outline.length ? outline : null;
     this.request();
   }
 
@@ -106,29 +170,73 @@ export class PlacementMap {
     return toDegrees(e, n, this.view);
   }
 
-  /** The design's footprint corners in screen pixels, or null. */
+  /** The design's local point at the anchor's position: [0, 0] (its origin) or its footprint's centre. */
+  pivot() {
+    return this.anchor?.point === 'centre' ? this.footprintCentre() : [0, 0];
+  }
+
+  /** The footprint's centre in the design's local frame (unscaled): the upload's, else the bounds' middle. */
+  footprintCentre() {
+    if (this.centre) return this.centre;
+    if (!this.bounds) return [0, 0];
+    return [(this.bounds[0][0] + this.bounds[1][0]) / 2, (this.bounds[0][1] + this.bounds[1][1]) / 2];
+  }
+
+  /** The design's bounding rectangle in screen pixels, or null. */
   designScreen() {
     if (!this.anchor || !this.bounds) return null;
     const [ax, ay] = this.screenOf(this.anchor.lon, this.anchor.lat);
-    return footprint(this.bounds, this.anchor).map(([e, n]) => [ax + e / this.view.mpp, ay - n / this.view.mpp]);
+    return footprint(this.bounds, this.anchor, this.pivot()).map(([e, n]) => [ax + e / this.view.mpp, ay - n / this.view.mpp]);
   }
 
-  /** The rotate handle (screen pixels): beyond the footprint's far edge along the design's +Y axis. */
+  /** The design's real footprint rings in screen pixels (its bounding rectangle when the upload has none). */
+  designRings() {
+    if (!this.anchor) return [];
+    if (!this.outline) return this.designScreen() ? [this.designScreen()] : [];
+    const [ax, ay] = this.screenOf(this.anchor.lon, this.anchor.lat);
+    return placedRings(this.outline, this.anchor, this.pivot()).map((ring) =>
+      ring.map(([e, n]) => [ax + e / this.view.mpp, ay - n / this.view.mpp]));
+  }
+
+  /** Is a screen point on the design (inside one of its footprint rings)? */
+  onDesign(p) {
+    return this.designRings().some((ring) => inside(p, ring));
+  }
+
+  /** The rotate handle (screen pixels): beyond the footprint's far edge, from its centre along the design's +Y axis. */
   handleScreen() {
     if (!this.anchor) return null;
     const corners = this.designScreen() ?? [this.screenOf(this.anchor.lon, this.anchor.lat)];
-    const cx = corners.reduce((a, p) => a + p[0], 0) / corners.length;
-    const cy = corners.reduce((a, p) => a + p[1], 0) / corners.length;
+    const c = this.designCentre(); // the pivot it turns about
+    const [cx, cy] = this.screenOf(c.lon, c.lat);
     const reach = Math.max(...corners.map(([x, y]) => Math.hypot(x - cx, y - cy))) + HANDLE_PX;
     const h = (this.anchor.heading * Math.PI) / 180;
     return [cx + Math.sin(h) * reach, cy - Math.cos(h) * reach];
   }
 
-  /** The middle of the design's bounds in its local frame, scaled: [x, y] metres ([0, 0] if unknown). */
+  /** From the anchor's position to the footprint's centre, in the design's frame, scaled: [x, y] metres. */
   localCentre() {
-    if (!this.bounds) return [0, 0];
     const s = this.anchor.scale || 1;
-    return [((this.bounds[0][0] + this.bounds[1][0]) / 2) * s, ((this.bounds[0][1] + this.bounds[1][1]) / 2) * s];
+    const [cx, cy] = this.footprintCentre();
+    const [px, py] = this.pivot();
+    return [(cx - px) * s, (cy - py) * s];
+  }
+
+  /** Lon/lat of the design's local origin. */
+  originLonLat() {
+    const s = this.anchor.scale || 1;
+    const [px, py] = this.pivot();
+    return toDegrees(...rotate(-px * s, -py * s, this.anchor.heading), this.anchor);
+  }
+
+  /** Anchor by the other point ('centre' or 'origin') without moving the design: the position follows. */
+  switchPoint(point) {
+    if (!this.anchor || this.anchor.point === point) {
+      if (this.anchor) this.anchor.point = point;
+      return;
+    }
+    const at = point === 'centre' ? this.designCentre() : this.originLonLat();
+    this.change({ lon: roundDeg(at.lon), lat: roundDeg(at.lat), point }, 'point');
   }
 
   /** Lon/lat of the middle of the design's footprint: the pivot it turns about. */
@@ -154,11 +262,10 @@ export class PlacementMap {
     if (e.button !== 0) return;
     const p = this.point(e);
     const handle = this.handleScreen();
-    const design = this.designScreen();
     let mode = 'pan';
     if (this.anchor && handle && Math.hypot(p[0] - handle[0], p[1] - handle[1]) < 12) mode = 'turn';
     else if (this.anchor && e.shiftKey) mode = 'turn';
-    else if (design && inside(p, design)) mode = 'move';
+    else if (this.onDesign(p)) mode = 'move';
     this.drag = { mode, start: p, last: p, moved: false, anchor: this.anchor && { ...this.anchor }, view: { ...this.view } };
     if (mode === 'turn') this.drag.angle0 = this.angleAt(p);
     this.canvas.setPointerCapture(e.pointerId);
@@ -200,16 +307,22 @@ export class PlacementMap {
     const d = this.drag;
     this.drag = null;
     if (!d || d.moved || d.mode !== 'pan') return;
-    // A click on the ground puts the design's anchor there.
     const at = this.lonLatOf(...this.point(e));
+    if (this.clickMode === 'show') {
+      const b = this.buildingAt(at.lon, at.lat);
+      this.highlight = b ? b.id : null;
+      this.request();
+      this.onPick(b, at);
+      return;
+    }
+    // A click on the ground puts the design's anchor (its footprint's centre or its origin) there.
     this.change({ lon: roundDeg(at.lon), lat: roundDeg(at.lat), heading: this.anchor?.heading ?? 0 }, 'place');
   }
 
   cursorAt(p) {
     const handle = this.handleScreen();
     if (handle && Math.hypot(p[0] - handle[0], p[1] - handle[1]) < 12) return 'grab';
-    const design = this.designScreen();
-    return design && inside(p, design) ? 'move' : 'crosshair';
+    return this.onDesign(p) ? 'move' : 'crosshair';
   }
 
   wheel(e) {
@@ -246,9 +359,10 @@ export class PlacementMap {
   }
 
   change(patch, how) {
-    this.anchor = { heading: 0, scale: 1, ...this.anchor, ...patch };
+    this.anchor = { heading: 0, scale: 1, point: 'origin', ...this.anchor, ...patch };
     this.request();
-    this.onChange({ lon: this.anchor.lon, lat: this.anchor.lat, heading: this.anchor.heading }, how);
+    const a = this.anchor;
+    this.onChange({ lon: a.lon, lat: a.lat, heading: a.heading, point: a.point }, how);
   }
 
   // --- drawing ----------------------------------------------------------------------------------
@@ -272,30 +386,42 @@ export class PlacementMap {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = '#f4f3ef';
     g.fillRect(0, 0, w, h);
-    this.drawn = { buildings: 0, design: false, built: false };
+    this.drawn = { buildings: 0, design: false, built: false, streets: 0, streetNames: [], designVertices: 0, highlight: null };
     if (!this.hasView) {
       this.text(g, 'Enter a longitude and latitude, or build the scene once to see its buildings here.', w / 2, h / 2);
       return;
     }
+    this.drawStreets(g);
     for (const b of this.buildings) {
       const gone = this.removed.has(b.id);
+      const kept = this.kept.has(b.id);
       g.fillStyle = gone ? 'rgba(200, 60, 60, 0.15)' : '#d4d0c8';
-      g.strokeStyle = gone ? '#c83c3c' : '#8f8a80';
+      g.strokeStyle = gone ? '#c83c3c' : kept ? '#e07b00' : '#8f8a80';
+      g.lineWidth = kept ? 2 : 1;
       g.setLineDash(gone ? [4, 3] : []);
       for (const ring of b.rings) this.path(g, ring.map(([lon, lat]) => this.screenOf(lon, lat)), true, true);
       this.drawn.buildings += 1;
     }
     g.setLineDash([]);
+    g.lineWidth = 1;
     this.drawDesign(g);
-    if (this.built) {
+    if (this.builtOutline || this.built) {
       // On top of the design: where they agree, blue dashes run along the orange edge.
       g.strokeStyle = '#1f5fbf';
       g.lineWidth = 2;
       g.setLineDash([6, 4]);
-      this.path(g, this.built.map(([lon, lat]) => this.screenOf(lon, lat)), false, true);
+      for (const ring of this.builtOutline ?? [this.built]) this.path(g, ring.map(([lon, lat]) => this.screenOf(lon, lat)), false, true);
       g.setLineDash([]);
       g.lineWidth = 1;
       this.drawn.built = true;
+    }
+    const hit = this.highlight && this.buildings.find((b) => b.id === this.highlight);
+    if (hit) {
+      g.strokeStyle = '#1f5fbf';
+      g.lineWidth = 3;
+      for (const ring of hit.rings) this.path(g, ring.map(([lon, lat]) => this.screenOf(lon, lat)), false, true);
+      g.lineWidth = 1;
+      this.drawn.highlight = hit.id;
     }
     this.drawScale(g, h);
     g.fillStyle = '#333';
@@ -303,17 +429,67 @@ export class PlacementMap {
     g.fillText('N ↑', w - 34, 18);
   }
 
+  /** Streets as pale bands under the buildings; their names along them when zoomed in enough to read. */
+  drawStreets(g) {
+    const w = this.canvas.clientWidth;
+    const h = this.canvas.clientHeight;
+    g.lineCap = 'round';
+    g.lineJoin = 'round';
+    for (const s of this.streets) {
+      const path = s.kind === 'road' || !s.kind;
+      g.strokeStyle = path ? '#ffffff' : '#ece9e2';
+      g.lineWidth = Math.max(2, (path ? 7 : 2.5) / this.view.mpp);
+      for (const line of s.lines) this.path(g, line.map(([lon, lat]) => this.screenOf(lon, lat)), false, true, false);
+      this.drawn.streets += 1;
+    }
+    g.lineWidth = 1;
+    g.lineCap = 'butt';
+    if (this.view.mpp > 1.5) return;
+    g.fillStyle = '#555';
+    g.font = 'italic 12px system-ui, sans-serif';
+    g.textAlign = 'center';
+    const named = new Set();
+    for (const s of this.streets) {
+      if (!s.name || named.has(s.name)) continue;
+      // Along the longest on-screen segment of the street.
+      let best = null;
+      for (const line of s.lines) {
+        const pts = line.map(([lon, lat]) => this.screenOf(lon, lat));
+        for (let i = 1; i < pts.length; i += 1) {
+          const [a, b] = [pts[i - 1], pts[i]];
+          const len = Math.hypot(b[0] - a[0], b[1] - a[1]);
+          const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+          if (mid[0] < 0 || mid[1] < 0 || mid[0] > w || mid[1] > h) continue;
+          if (!best || len > best.len) best = { len, mid, angle: Math.atan2(b[1] - a[1], b[0] - a[0]) };
+        }
+      }
+      if (!best || best.len < g.measureText(s.name).width * 0.6) continue;
+      let { angle } = best;
+      if (angle > Math.PI / 2) angle -= Math.PI;
+      if (angle < -Math.PI / 2) angle += Math.PI;
+      g.save();
+      g.translate(...best.mid);
+      g.rotate(angle);
+      g.fillText(s.name, 0, 4);
+      g.restore();
+      named.add(s.name);
+    }
+    g.textAlign = 'start';
+    this.drawn.streetNames = [...named];
+  }
+
   drawDesign(g) {
     if (!this.anchor) return;
     const [ax, ay] = this.screenOf(this.anchor.lon, this.anchor.lat);
-    const corners = this.designScreen();
-    if (corners) {
+    const rings = this.designRings();
+    if (rings.length) {
       g.fillStyle = 'rgba(230, 120, 20, 0.45)';
       g.strokeStyle = '#b35400';
       g.lineWidth = 2;
-      this.path(g, corners, true, true);
+      for (const ring of rings) this.path(g, ring, true, true);
       g.lineWidth = 1;
       this.drawn.design = true;
+      this.drawn.designVertices = rings.reduce((n, r) => n + r.length, 0);
     }
     const [hx, hy] = this.handleScreen();
     const [mx, my] = this.screenOf(this.designCentre().lon, this.designCentre().lat);
@@ -327,10 +503,26 @@ export class PlacementMap {
     g.arc(hx, hy, 7, 0, 2 * Math.PI);
     g.fill();
     g.stroke();
-    // The anchor point itself: where the design's local origin lands.
+    // Both points: the design's local origin (a cross) and its footprint's centre (a dot); the one the
+    // anchor names is ringed: that is what lands at the longitude and latitude.
+    const o = this.originLonLat();
+    const [ox, oy] = this.screenOf(o.lon, o.lat);
     g.beginPath();
-    g.moveTo(ax - 6, ay); g.lineTo(ax + 6, ay); g.moveTo(ax, ay - 6); g.lineTo(ax, ay + 6);
+    g.moveTo(ox - 6, oy); g.lineTo(ox + 6, oy); g.moveTo(ox, oy - 6); g.lineTo(ox, oy + 6);
     g.stroke();
+    g.fillStyle = '#b35400';
+    g.beginPath();
+    g.arc(mx, my, 3.5, 0, 2 * Math.PI);
+    g.fill();
+    g.font = '11px system-ui, sans-serif';
+    g.fillText('origin', ox + 8, oy - 6);
+    g.fillText('centre', mx + 8, my - 6);
+    g.strokeStyle = '#1f5fbf';
+    g.lineWidth = 2;
+    g.beginPath();
+    g.arc(ax, ay, 9, 0, 2 * Math.PI);
+    g.stroke();
+    g.lineWidth = 1;
   }
 
   drawScale(g, h) {
@@ -350,12 +542,12 @@ export class PlacementMap {
     g.fillText(`${len} m`, 12, h - 18);
   }
 
-  path(g, pts, fill, stroke) {
+  path(g, pts, fill, stroke, close = true) {
     if (pts.length < 2) return;
     g.beginPath();
     g.moveTo(...pts[0]);
     for (const p of pts.slice(1)) g.lineTo(...p);
-    g.closePath();
+    if (close) g.closePath();
     if (fill) g.fill();
     if (stroke) g.stroke();
   }

@@ -17,7 +17,10 @@ let mapSource = ''; // which build's footprints the map shows
 let unsaved = false;
 let lastPlacement = null; // "variant/design" -> placement report of the newest succeeded build
 let lastDesigns = {}; // "variant/design" -> {title, metrics} of the newest succeeded build
-let lastVariants = {}; // variant id -> {removed, metrics_delta} of the newest succeeded build
+let lastVariants = {}; // variant id -> {removed, partial, delta} of the newest succeeded build
+let choices = new Map(); // building id -> 'keep' | 'remove': the planner's choices for the design being placed
+let overlapSeq = 0; // the latest overlaps request (older answers are dropped)
+let overlapTimer = null;
 
 function say(text, error = false) {
   $('message').textContent = text;
@@ -143,7 +146,10 @@ function renderVariants(s) {
     const li = document.createElement('li');
     const designs = v.designs.map((d) => {
       const a = d.anchor;
-      return `${d.title} (${d.id}) at ${a.lon ?? a.easting}, ${a.lat ?? a.northing}, heading ${a.heading}°`;
+      const what = a.point === 'centre' ? 'centre' : 'origin';
+      const kept = d.keep?.length ? `, keeps ${d.keep.join(', ')}` : '';
+      const gone = d.remove?.length ? `, removes ${d.remove.join(', ')}` : '';
+      return `${d.title} (${d.id}) with its ${what} at ${a.lon ?? a.easting}, ${a.lat ?? a.northing}, heading ${a.heading}°${kept}${gone}`;
     });
     li.append(`${v.title} (${v.id}): ${designs.join('; ') || 'no designs'}. `);
     li.append(button('Edit', async () => editVariant(v), `Edit variant ${v.id}`));
@@ -174,6 +180,8 @@ function editDesign(v, d) {
   $('design-upload').value = d.upload;
   for (const key of ['lon', 'lat', 'elevation', 'heading', 'scale']) if (d.anchor[key] !== undefined) $(key).value = d.anchor[key];
   if (d.anchor.datum) $('datum').value = d.anchor.datum;
+  $('anchor-point').value = d.anchor.point ?? 'origin';
+  choices = new Map([...(d.keep ?? []).map((id) => [id, 'keep']), ...(d.remove ?? []).map((id) => [id, 'remove'])]);
   setUnsaved(false);
   updateMap();
   map.centreOnDesign();
@@ -294,7 +302,14 @@ function anchorFromFields() {
     datum: $('datum').value,
     heading: num('heading'),
     scale: num('scale') || 1,
+    point: $('anchor-point').value,
   };
+}
+
+/** The planner's keep/remove choices as the API takes them. */
+function chosen() {
+  const ids = (what) => [...choices].filter(([, c]) => c === what).map(([id]) => id);
+  return { keep: ids('keep'), remove: ids('remove') };
 }
 
 async function placeDesign(event) {
@@ -310,6 +325,7 @@ async function placeDesign(event) {
     upload: $('design-upload').value,
     title: $('design-title').value,
     anchor: anchorFromFields(),
+    ...chosen(),
   });
   setUnsaved(false);
   await refresh();
@@ -326,9 +342,46 @@ const map = new PlacementMap($('map'), (anchor, how) => {
   $('lon').value = anchor.lon;
   $('lat').value = anchor.lat;
   $('heading').value = anchor.heading;
+  if (anchor.point) $('anchor-point').value = anchor.point;
   setUnsaved(true);
-  if (how === 'place') say(`Design put at ${anchor.lon}, ${anchor.lat}.`);
+  if (how === 'place') say(`Design put with its ${anchor.point === 'centre' ? "footprint's centre" : 'origin'} at ${anchor.lon}, ${anchor.lat}.`);
+  scheduleOverlaps();
 });
+map.onPick = (b) => {
+  $('map-info').textContent = b ? describe(b) : 'No building there.';
+};
+
+/** A building as the map info line names it: id, address, name. */
+function describe(b) {
+  return `${b.id}: ${b.address || 'no address'}${b.name ? ` (${b.name})` : ''}`;
+}
+
+/** Find a building by id or address ("Osterstraße 176"), else a street by name; centre the map there. */
+function findOnMap() {
+  const q = $('map-search').value.trim();
+  if (!q) return;
+  const norm = (t) => t.toLowerCase().replace(/[,\s]+/g, ' ').trim();
+  const n = norm(q);
+  const found = map.buildings.find((b) => b.id === q)
+    ?? map.buildings.find((b) => b.address && norm(b.address.split(',')[0]) === n)
+    ?? map.buildings.find((b) => b.address && norm(b.address).startsWith(n))
+    ?? map.buildings.find((b) => (b.address && norm(b.address).includes(n)) || (b.name && norm(b.name).includes(n)));
+  if (found) {
+    map.showBuilding(found);
+    $('map-info').textContent = describe(found);
+    return;
+  }
+  const street = map.streets.find((s) => s.name && norm(s.name) === n) ?? map.streets.find((s) => s.name && norm(s.name).includes(n));
+  if (street) {
+    const pts = street.lines.flat();
+    const [lon, lat] = pts[Math.floor(pts.length / 2)];
+    map.showBuilding(null);
+    map.centreOn(lon, lat);
+    $('map-info').textContent = `${street.name} (street)`;
+    return;
+  }
+  $('map-info').textContent = `Nothing on the map is called “${q}”.`;
+}
 
 function selectedUpload() {
   return current?.uploads.find((u) => u.id === $('design-upload').value) ?? null;
@@ -337,11 +390,60 @@ function selectedUpload() {
 /** Redraw the design from the number fields (and the last build's placement report of it). */
 function updateMap() {
   const up = selectedUpload();
-  map.setDesign(up?.info.bounds ?? null, anchorFromFields());
+  map.setDesign(up?.info.bounds ?? null, anchorFromFields(), up?.info.footprint ?? null, up?.info.footprint_centre ?? null);
   map.setRemoved(removedIds());
   const placement = lastPlacement?.[`${$('variant-id').value}/${$('design-id').value}`];
-  map.setBuilt(placement ? placement.footprint_corners.map((c) => [c.lon, c.lat]) : null);
+  map.setBuilt(placement ? placement.footprint_corners.map((c) => [c.lon, c.lat]) : null, placement?.footprint_outline ?? null);
   showReport($('variant-id').value, $('design-id').value, placement);
+  scheduleOverlaps();
+}
+
+function scheduleOverlaps() {
+  clearTimeout(overlapTimer);
+  overlapTimer = setTimeout(() => showOverlaps().catch((e) => ($('overlaps-state').textContent = `(not known: ${e.message})`)), 250);
+}
+
+/** Which buildings the placement in the form would remove, which stay although it overlaps them (the
+ * server cuts out as the builder does, on the newest build's buildings), and what the last build did. */
+async function showOverlaps() {
+  const up = selectedUpload();
+  const a = anchorFromFields();
+  const body = $('overlaps').tBodies[0];
+  const seq = ++overlapSeq;
+  if (!mapSource || !up?.info.footprint?.length || !Number.isFinite(a.lon) || !Number.isFinite(a.lat)) {
+    body.replaceChildren();
+    $('overlaps-state').textContent = mapSource ? '' : '(after the first build)';
+    map.setRemoved(removedIds());
+    return;
+  }
+  const r = await call('POST', `/scenes/${scene}/builds/${mapSource}/overlaps`, { upload: up.id, anchor: a, ...chosen() });
+  if (seq !== overlapSeq) return;
+  const last = lastVariants[$('variant-id').value];
+  const pct = (x) => `${Math.round(100 * x)} %`;
+  body.replaceChildren();
+  for (const b of r.buildings) {
+    const row = body.insertRow();
+    cell(row, b.id);
+    cell(row, b.address ?? b.name ?? '');
+    cell(row, pct(b.share));
+    cell(row, b.removed ? 'removed' : 'stays');
+    const partial = last?.partial.find((p) => p.id === b.id);
+    cell(row, !last ? '–' : last.removed.includes(b.id) ? 'removed' : partial ? `stayed (${pct(partial.share)})` : '–');
+    const pick = document.createElement('select');
+    pick.setAttribute('aria-label', `Keep or remove ${b.id}`);
+    pick.append(new Option('by its share', ''), new Option('keep', 'keep'), new Option('remove', 'remove'));
+    pick.value = choices.get(b.id) ?? '';
+    pick.onchange = () => {
+      if (pick.value) choices.set(b.id, pick.value);
+      else choices.delete(b.id);
+      setUnsaved(true);
+      scheduleOverlaps();
+    };
+    cell(row, pick);
+  }
+  $('overlaps-state').textContent = `(${r.buildings.filter((b) => b.removed).length} removed, ${r.buildings.filter((b) => !b.removed).length} stay; on build ${r.build})`;
+  const removed = [...removedIds(), ...r.buildings.filter((b) => b.removed).map((b) => b.id)];
+  map.setRemoved(removed, r.buildings.filter((b) => !b.removed).map((b) => b.id));
 }
 
 const GFA_SOURCES = {
@@ -399,7 +501,7 @@ async function loadMapSource(s) {
   lastDesigns = {};
   lastVariants = {};
   for (const v of meta.variants ?? []) {
-    lastVariants[v.id] = { removed: v.removed ?? [], delta: v.metrics_delta ?? null };
+    lastVariants[v.id] = { removed: v.removed ?? [], partial: v.partial ?? [], delta: v.metrics_delta ?? null };
     for (const d of v.designs ?? []) {
       if (d.placement?.footprint_corners) lastPlacement[`${v.id}/${d.id}`] = d.placement;
       lastDesigns[`${v.id}/${d.id}`] = { title: d.title, metrics: d.metrics ?? {}, build: build.id };
@@ -423,8 +525,12 @@ async function loadMapSource(s) {
     $('lat').value = meta.origin.lat;
   }
   map.setBuildings(features, removedIds());
+  const addresses = [...new Set(features.map((f) => f.properties?.address).filter(Boolean))].sort().slice(0, 5000);
+  $('map-addresses').replaceChildren(...addresses.map((a) => new Option(a.split(',')[0])));
+  const streets = await call('GET', `/scenes/${scene}/builds/${build.id}/streets`).catch(() => ({ features: [] }));
+  map.setStreets(streets.features ?? []);
   updateMap();
-  $('map-state').textContent = `${features.length} buildings from build ${build.id}.`;
+  $('map-state').textContent = `${features.length} buildings and ${map.streets.length} streets from build ${build.id}.`;
 }
 
 // --- builds -----------------------------------------------------------------------------------
@@ -484,6 +590,17 @@ $('unpublish').onclick = () =>
     .then(() => refresh())
     .then(() => say('Unpublished: visitors no longer see this scene.'))
     .catch(fail);
+$('anchor-point').onchange = () => {
+  if (map.anchor) map.switchPoint($('anchor-point').value);
+  updateMap();
+};
+$('click-mode').onchange = () => (map.clickMode = $('click-mode').value);
+$('map-find').onclick = findOnMap;
+$('map-search').addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter') return;
+  e.preventDefault(); // Enter finds; it must not submit the placement form around it
+  findOnMap();
+});
 for (const id of ['lon', 'lat', 'heading', 'scale', 'design-upload', 'design-id', 'variant-id', 'variant-removed']) {
   $(id).addEventListener('input', () => updateMap());
   $(id).addEventListener('change', () => updateMap());
