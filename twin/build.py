@@ -193,7 +193,7 @@ def build_scene(
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
     progress("read", 0.0)
-    dask = dask_settings(scene.build, scheduler=scheduler, workers=workers)
+    dask = dask_settings(scene.build, scheduler=scheduler, workers=workers, where=f"scene {scene.id!r}: [build]")
     state = load_state(previous, scene, blob_dir, compress) if previous is not None and dask is None else None
     distributed = None
     if dask is not None:

@@ -34,6 +34,8 @@ from ..records import Building
 from ..report import Report
 from ..scene import Scene
 from ..tile import Blocks, TileNode, block_buildings, coarse_parents
+from ..tile.lod import SWITCH
+from ..tile.lod import enabled as coarse_enabled
 from ..tile.quadtree import square_bounds
 from .grid import Bounds, content_level, node_bounds, task_level
 from .partitions import plan_partitions
@@ -256,6 +258,8 @@ def build_city(
         frame = Frame.from_bounds(crs, (lo[0], lo[1], hi[0], hi[1]), scene.z0_height)
         root = square_bounds(np.array([lo, hi]))
         depth = task_level(content_level(root, scene.max_tile_side), total, settings.task_buildings)
+        if depth > 0 and not coarse_enabled():
+            raise BuildError(f"{SWITCH}=0: a Dask build joins its nodes through the coarse stand-ins; unset it")
         offsets = np.concatenate([[0], np.cumsum(counts)])
         splits = _run(
             client,
