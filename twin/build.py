@@ -336,6 +336,8 @@ def build_scene(
     write_json_atomic(out / "report.json", report.to_dict())
     write_json_atomic(out / "tileset.json", tileset.to_dict())
     info = scene_info(scene, frame, features, extent, variants_info, build_id)
+    if report.info.get("variants_failed"):
+        info["variants_failed"] = report.info["variants_failed"]  # twin.variants: variants whose design failed
     info["layers"] = layers
     write_json_atomic(out / "scene.json", info)
     progress("done", 1.0)
