@@ -201,6 +201,24 @@ def check_designs(settings: Settings, db: Database, build: str, scene: Any) -> t
     return dataclasses.replace(scene, variants=tuple(kept)), failed
 
 
+def variant_summary(scene: Any, out: Path) -> list[str]:
+    """One log line per variant the build wrote, in the planner's names: designs and files, what changed."""
+    path = out / "scene.json"
+    if not path.exists():
+        return []
+    files = {(v.id, d.id): design_file(d) for v in scene.variants for d in v.designs}
+    lines = []
+    for v in json.loads(path.read_text()).get("variants") or []:
+        designs = ", ".join(
+            f"{d.get('title')!r} ({files.get((v.get('id'), d.get('id')), '?')})" for d in v.get("designs") or []
+        )
+        lines.append(
+            f"variant {v.get('title')!r}: {designs or 'no designs'}; removes {len(v.get('removed') or [])} "
+            f"building(s), {len(v.get('partial') or [])} overlapping stay; {v.get('tiles_changed', 0)} tile(s) changed"
+        )
+    return lines
+
+
 def record_failed_variants(db: Database, build: str, out: Path, failed: list[dict[str, Any]]) -> str:
     """Add ``failed`` variants to the build's scene.json and report.json, log them; returns the build's note.
 
@@ -358,6 +376,8 @@ def run_build(settings: Settings, build: str) -> str:
         summary = getattr(getattr(result, "report", None), "summary", None)
         if callable(summary):
             db.builds.append_log(build, summary())
+        for line in variant_summary(spec, out):
+            db.builds.append_log(build, line)
         # A variant whose design failed is left out; the build succeeds and its status says which and why.
         note = record_failed_variants(db, build, out, failed)
         db.builds.update(build, stage="done", progress=1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -79,8 +80,45 @@ anchor = { lon = -170.0, lat = -40.0 }
 """
     )
     out = root / "out"
-    build_scene(load_scene(root), out, jobs=1)
+    handler, logger = _Lines(), logging.getLogger("twin.variants")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        build_scene(load_scene(root), out, jobs=1, progress=lambda stage, f: PROGRESS.append((stage, f)))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    LOG.extend(handler.lines)
     return root, out
+
+
+#: What the module's build reported: (stage, fraction) calls and twin.variants' log lines.
+PROGRESS: list[tuple[str, float]] = []
+LOG: list[str] = []
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_variant_stage_progress_moves_and_the_log_names_what_the_planner_named(
+    variant_build: tuple[Path, Path],
+) -> None:
+    fractions = [f for stage, f in PROGRESS if stage == "variants"]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    # Four variants of one design each (three fail): the stage moves per design, per re-encoded tile of the
+    # good variant (between its design, 1/8, and its end, 1/4) and per variant, not only at its ends.
+    inside = {round(f, 3) for f in fractions if 0 < f < 1}
+    assert {0.125, 0.25, 0.5, 0.75} <= inside and any(0.125 < f < 0.25 for f in inside), sorted(inside)
+    assert "variant 'A house' (house): 1 design(s)" in LOG
+    assert "variant 'A house': placing design 'house' (house.glb)" in LOG
+    assert any(line.startswith("variant 'Broken broken-glb' (broken-glb) failed") for line in LOG), LOG
 
 
 def test_variant_output_is_valid(variant_build: tuple[Path, Path], gltf_validator) -> None:  # type: ignore[no-untyped-def]

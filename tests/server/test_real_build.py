@@ -19,7 +19,9 @@ def test_real_build_publish_and_serve(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, builder="twin.build:build_scene", build_jobs=1)
     client = TestClient(create_app(settings))
     planner = {"Authorization": "Bearer " + cli.token_create(settings, "planner", ["demo"], "p")}
-    up = client.post("/api/planner/scenes/demo/uploads", content=box_glb(8.0), headers=planner).json()
+    up = client.post(
+        "/api/planner/scenes/demo/uploads", params={"filename": "cube.glb"}, content=box_glb(8.0), headers=planner
+    ).json()
     client.put("/api/planner/scenes/demo/variants/proposal", json={"title": "Proposal"}, headers=planner)
     r = client.put(
         "/api/planner/scenes/demo/variants/proposal/designs/cube",
@@ -36,6 +38,8 @@ def test_real_build_publish_and_serve(tmp_path: Path) -> None:
     env.client, env.planner = client, planner  # type: ignore[attr-defined]
     done = wait(env, build, timeout=120)  # type: ignore[arg-type]
     assert done["state"] == "succeeded", done
+    # the log names what the planner named (variant and design titles, the uploaded file), not counters
+    assert "variant 'Proposal': 'Cube' (cube.glb); removes " in done["log"], done["log"]
     assert client.post(f"{BUILDS}/{build}/publish", headers=planner).status_code == 200
     scene = client.get("/api/scenes/demo").json()
     assert [v["id"] for v in scene["variants"]] == ["proposal"]
