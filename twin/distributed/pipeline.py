@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -226,12 +228,15 @@ def build_city(
     for name in ("buckets", "footprints"):
         shutil.rmtree(scratch / name, ignore_errors=True)
     salt = code_version()
+    clock = {"started": time.perf_counter()}
     with connect(settings, jobs) as client:
+        clock["cluster"] = time.perf_counter()
         workers = len(client.scheduler_info()["workers"])
         reads: list[ReadSummary] = _run(
             client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
         )
         report = Report()
+        clock["read"] = time.perf_counter()
         for r in reads:
             report.merge(r.report)
         drops = _duplicates(reads)
@@ -269,6 +274,7 @@ def build_city(
             progress,
             cancel,
         )
+        clock["split"] = time.perf_counter()
         members: dict[str, list[int]] = {}
         sizes: dict[str, int] = {}
         for split in splits:
@@ -291,6 +297,8 @@ def build_city(
             cancel,
             priorities=[sizes[k] for k in keys],
         )
+        clock["tiles"] = time.perf_counter()
+        scratch_bytes = sum(p.stat().st_size for d in ("parts", "buckets") for p in (scratch / d).rglob("*"))
     by_key = {n.key: n for n in nodes}
     tree = _top(root, depth, by_key)
     contents: dict[str, TileContent] = {}
@@ -322,7 +330,20 @@ def build_city(
         "task_level": depth,
         "nodes": len(nodes),
         "nodes_reused": sum(n.reused for n in nodes),
+        "scratch_bytes": scratch_bytes,
+        # Wall time of each round (from the client) and the summed time of its tasks (on the workers).
+        "seconds": {
+            stage: round(clock[stage] - clock[before], 2)
+            for before, stage in pairwise(("started", "cluster", "read", "split", "tiles"))
+        },
+        "task_seconds": {
+            "read": round(sum(r.seconds for r in reads), 2),
+            "split": round(sum(s.seconds for s in splits), 2),
+            "tiles": round(sum(n.seconds for n in nodes), 2),
+        },
     }
+    clock["join"] = time.perf_counter()
+    report.info["dask"]["seconds"]["join"] = round(clock["join"] - clock["tiles"], 2)
     ext = [reads[i].extent for i in live if reads[i].extent is not None]
     extent = np.array([np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)]) if ext else None
     parts_kept = [(reads[i].fingerprint, drops[i]) for i in live]

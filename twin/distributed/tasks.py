@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,7 @@ class ReadSummary:
     kept: np.ndarray
     report: Report
     reused: bool = False
+    seconds: float = 0.0
 
 
 def _extent(buildings: Sequence[Building], centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -87,11 +89,12 @@ def _extent(buildings: Sequence[Building], centroids: np.ndarray) -> tuple[np.nd
 
 def read_partition(part: Partition, crs: str, scratch: Path, earlier: Path | None, salt: str) -> ReadSummary:
     """Read, project and repair a partition into ``scratch/parts/<fingerprint>.pickle``; its summary."""
+    started = time.perf_counter()
     fp = part.fingerprint(f"{salt}|{crs}")
     cached = _reuse(f"parts/{fp}.summary", scratch, earlier)
     if cached is not None and _reuse(f"parts/{fp}.pickle", scratch, earlier) is not None:
         summary: ReadSummary = _load(cached)
-        summary.reused = True
+        summary.reused, summary.seconds = True, time.perf_counter() - started
         return summary
     report = Report()
     seen: dict[str, None] = {}
@@ -121,7 +124,8 @@ def read_partition(part: Partition, crs: str, scratch: Path, earlier: Path | Non
     _dump(scratch / "parts" / f"{fp}.pickle", (out, centroids))
     c, ext = _extent(out, centroids)
     ids = list(seen)
-    summary = ReadSummary(fp, len(out), c, ext, id_hashes(ids), np.array([i in kept_ids for i in ids], bool), report)
+    kept = np.array([i in kept_ids for i in ids], bool)
+    summary = ReadSummary(fp, len(out), c, ext, id_hashes(ids), kept, report, seconds=time.perf_counter() - started)
     _dump(scratch / "parts" / f"{fp}.summary", summary)
     return summary
 
@@ -156,6 +160,7 @@ class SplitSummary:
     index: int
     counts: dict[str, int]
     report: Report
+    seconds: float = 0.0
 
 
 def split_partition(
@@ -166,6 +171,7 @@ def split_partition(
     Each bucket keeps the buildings' indices in the whole city (``offset`` + their order here). With
     ``lines``, also writes the partition's share of buildings.geojson (``scratch/footprints/<index>``).
     """
+    started = time.perf_counter()
     report = Report()
     buildings, centroids = _kept(scratch, fp, drop, report)
     keys = np.array(node_keys(centroids, root, depth), dtype=object)
@@ -181,7 +187,7 @@ def split_partition(
             scratch / "footprints" / f"{index:06d}",
             lambda f: f.write(",".join(footprint_lines(buildings, tr)).encode()),
         )
-    return SplitSummary(index, counts, report)
+    return SplitSummary(index, counts, report, time.perf_counter() - started)
 
 
 @dataclass
@@ -195,6 +201,7 @@ class NodeSummary:
     blocks: Blocks | None
     report: Report
     reused: bool = False
+    seconds: float = 0.0
 
 
 def _frame_text(frame: Frame) -> str:
@@ -216,6 +223,7 @@ def tile_node(
 
     settings : (tile budget, max tile side, compress); earlier : an earlier build's (scratch, blob folder)
     """
+    started = time.perf_counter()
     budget, max_side, compress = settings
     h = hashlib.sha256(f"{salt}|{key}|{root}|{_frame_text(frame)}|{settings}".encode())
     blobs: list[bytes] = []
@@ -229,7 +237,7 @@ def tile_node(
         summary: NodeSummary = _load(cached)
         if adopt_blobs([c.uri for c in summary.contents.values()], earlier[1] if earlier else blob_dir, blob_dir):
             summary.reused = True
-            return _in_city(summary, index)
+            return _in_city(summary, index, started)
     buildings = [b for data in blobs for b in pickle.loads(data)]
     del blobs
     m = building_measures(buildings)
@@ -259,11 +267,12 @@ def tile_node(
             contents[ckey] = content
     summary = NodeSummary(key, tree, contents, sorted(parents), parents.get(key), report)
     _dump(scratch / name, summary)  # members as indices into the node's buildings: reusable when others move
-    return _in_city(summary, index)
+    return _in_city(summary, index, started)
 
 
-def _in_city(summary: NodeSummary, index: np.ndarray) -> NodeSummary:
-    """The summary with its tiles' members as indices into the whole city."""
+def _in_city(summary: NodeSummary, index: np.ndarray, started: float) -> NodeSummary:
+    """The summary with its tiles' members as indices into the whole city (and the task's time)."""
     for node in summary.tree.walk():
         node.members = index[node.members]
+    summary.seconds = time.perf_counter() - started
     return summary
