@@ -9,6 +9,7 @@ import { GLTFExtensionsPlugin, ImplicitTilingPlugin, ReorientationPlugin } from 
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { DRACO_GLTF_CONFIG, DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
 import { mergeTileMeshes } from './merge.js';
+import { withFacade } from './facade/material.js';
 
 const DEG = Math.PI / 180;
 
@@ -141,7 +142,8 @@ export function prepareTileScene(scene) {
     o.castShadow = true;
     o.receiveShadow = true;
     const hasIds = Boolean(o.geometry.getAttribute('_feature_id_0'));
-    const patch = (mat) => highlightableMaterial(mat, uniform, hasIds);
+    // City tiles' walls also get the procedural facade (facade/material.js; others are left alone).
+    const patch = (mat) => withFacade(highlightableMaterial(mat, uniform, hasIds), o);
     // The loader's materials are replaced (and never drawn): the renderer disposes the clones.
     o.material = Array.isArray(o.material) ? o.material.map(patch) : patch(o.material);
     o.userData.highlight = uniform;
