@@ -1,6 +1,7 @@
 """The procedural facade in headless Chromium on the builder's real tiles: the shader compiles, the city
-tiles' (``tiles:*`` groups) materials carry the facade uniforms and attributes, and at street level the windows change what is
-drawn (facades on against off). ``TWIN_STREET_SCREENSHOT=<path>`` keeps the street-level screenshot.
+tiles' (``tiles:*`` groups) materials carry the facade uniforms and attributes, and at street level the
+windows change what is drawn (facades on against off). ``TWIN_STREET_SCREENSHOT=<path>`` keeps the
+street-level screenshot.
 """
 
 from __future__ import annotations
