@@ -404,6 +404,7 @@ export class PlacementMap {
     }
     g.setLineDash([]);
     g.lineWidth = 1;
+    this.drawStreetNames(g);
     this.drawDesign(g);
     if (this.builtOutline || this.built) {
       // On top of the design: where they agree, blue dashes run along the orange edge.
@@ -429,22 +430,29 @@ export class PlacementMap {
     g.fillText('N ↑', w - 34, 18);
   }
 
-  /** Streets as pale bands under the buildings; their names along them when zoomed in enough to read. */
+  /** Streets as pale bands under the buildings. */
   drawStreets(g) {
-    const w = this.canvas.clientWidth;
-    const h = this.canvas.clientHeight;
     g.lineCap = 'round';
     g.lineJoin = 'round';
-    for (const s of this.streets) {
-      const path = s.kind === 'road' || !s.kind;
-      g.strokeStyle = path ? '#ffffff' : '#ece9e2';
-      g.lineWidth = Math.max(2, (path ? 7 : 2.5) / this.view.mpp);
-      for (const line of s.lines) this.path(g, line.map(([lon, lat]) => this.screenOf(lon, lat)), false, true, false);
-      this.drawn.streets += 1;
+    // Twice: a grey casing, then the white carriageway (roads 7 m wide, paths 2.5 m, at least 2 px).
+    for (const [casing, extra] of [[true, 2], [false, 0]]) {
+      for (const s of this.streets) {
+        const road = s.kind === 'road' || !s.kind;
+        g.strokeStyle = casing ? '#b9b3a6' : road ? '#ffffff' : '#f1eee8';
+        g.lineWidth = Math.max(2, (road ? 7 : 2.5) / this.view.mpp) + extra;
+        for (const line of s.lines) this.path(g, line.map(([lon, lat]) => this.screenOf(lon, lat)), false, true, false);
+        if (!casing) this.drawn.streets += 1;
+      }
     }
     g.lineWidth = 1;
     g.lineCap = 'butt';
-    if (this.view.mpp > 1.5) return;
+  }
+
+  /** The streets' names along them (on top of the buildings) when zoomed in enough to read them. */
+  drawStreetNames(g) {
+    const w = this.canvas.clientWidth;
+    const h = this.canvas.clientHeight;
+    if (this.view.mpp > 3) return;
     g.fillStyle = '#555';
     g.font = 'italic 12px system-ui, sans-serif';
     g.textAlign = 'center';
@@ -453,6 +461,7 @@ export class PlacementMap {
       if (!s.name || named.has(s.name)) continue;
       // Along the longest on-screen segment of the street.
       let best = null;
+      let total = 0; // on-screen length of the street
       for (const line of s.lines) {
         const pts = line.map(([lon, lat]) => this.screenOf(lon, lat));
         for (let i = 1; i < pts.length; i += 1) {
@@ -460,10 +469,11 @@ export class PlacementMap {
           const len = Math.hypot(b[0] - a[0], b[1] - a[1]);
           const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
           if (mid[0] < 0 || mid[1] < 0 || mid[0] > w || mid[1] > h) continue;
+          total += len;
           if (!best || len > best.len) best = { len, mid, angle: Math.atan2(b[1] - a[1], b[0] - a[0]) };
         }
       }
-      if (!best || best.len < g.measureText(s.name).width * 0.6) continue;
+      if (!best || total < g.measureText(s.name).width) continue;
       let { angle } = best;
       if (angle > Math.PI / 2) angle -= Math.PI;
       if (angle < -Math.PI / 2) angle += Math.PI;
