@@ -16,6 +16,9 @@ A manifest is ``scenes/<name>/scene.toml``; paths in it are relative to its fold
     tile_budget = 60000             # estimated triangles per tile
     max_tile_side = 1000            # widest tile with content (m): streaming granularity vs bytes
 
+    [building_types.garage]         # defaults by building type where OSM gives no height (optional)
+    height = 2.8                    # or levels = 1; roof_shape, roof_height (twin/read/building_types.py)
+
     [[sources]]
     name = "osm"
     path = "data/buildings.geojson"
