@@ -3,6 +3,13 @@
 Observations live in a ``WITHOUT ROWID`` table keyed by ``(stream, start)``: ingesting the same pages twice
 stores nothing twice (``ON CONFLICT DO NOTHING``), "one station, one day" is one range of the key, and "all stations,
 one hour" is one short range per station. ``stream`` is the station's integer ``key``, so a row is ~20 bytes.
+
+Hour and day buckets read ``sensor_daily``, a roll-up kept in the same transaction as every insert: one row
+per (UTC day, stream) with the sum and number of observations in each of its 24 UTC hours, keyed day first,
+so "all stations, one hour" is one short range of the key (800 rows) instead of 800 ranges, and a year of
+one station 365 rows (through the ``(stream, day)`` index). A batch whose rows were all new is added to it;
+one that was partly stored already has the days it touched recomputed from the observations, so late,
+out-of-order and repeated pages leave it equal to the raw sums.
 """
 
 from __future__ import annotations
@@ -16,9 +23,15 @@ import numpy as np
 
 from server.storage.connection import Connection
 from twin.errors import NotFound
+from twin.sensors.aggregate import DayRollup, day_rollup, rollup_hours
 from twin.sensors.records import Observation, Station
 
 TOPIC = "sensors"
+
+#: The roll-up's 24 hourly sums (UTC hours 0-23), then its 24 hourly numbers of observations.
+DAILY_COLUMNS = [*(f"h{i}" for i in range(24)), *(f"n{i}" for i in range(24))]
+_SUMS_BY_HOUR = ", ".join(f"SUM(CASE WHEN start % 86400 / 3600 = {i} THEN result ELSE 0 END)" for i in range(24))
+_NUMBERS_BY_HOUR = ", ".join(f"SUM(CASE WHEN start % 86400 / 3600 = {i} THEN 1 ELSE 0 END)" for i in range(24))
 
 #: One entry per schema version of this topic; never edit a released entry, append a new one.
 MIGRATIONS: list[str] = [
@@ -67,7 +80,37 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (scene, source)
     );
     """,
+    # 2: the day roll-up, filled from what is stored already
+    f"""
+    CREATE TABLE sensor_daily (
+        day INTEGER NOT NULL,
+        stream INTEGER NOT NULL,
+        {", ".join(f"h{i} REAL NOT NULL DEFAULT 0" for i in range(24))},
+        {", ".join(f"n{i} INTEGER NOT NULL DEFAULT 0" for i in range(24))},
+        PRIMARY KEY (day, stream)
+    ) WITHOUT ROWID;
+    CREATE INDEX sensor_daily_stream ON sensor_daily(stream, day);
+    CREATE TRIGGER sensor_stations_gone_daily AFTER DELETE ON sensor_stations BEGIN
+        DELETE FROM sensor_daily WHERE stream = OLD.key;
+    END;
+    INSERT INTO sensor_daily(day, stream, {", ".join(DAILY_COLUMNS)})
+    SELECT start - start % 86400, stream, {_SUMS_BY_HOUR}, {_NUMBERS_BY_HOUR}
+    FROM sensor_observations GROUP BY start - start % 86400, stream;
+    """,
 ]
+
+#: Upserts of roll-up rows: ``add`` to what a row holds (a batch of new observations), or ``set`` it.
+_DAILY_UPSERT = {
+    how: f"INSERT INTO sensor_daily(day, stream, {', '.join(DAILY_COLUMNS)}) VALUES ({', '.join('?' * 50)}) "
+    "ON CONFLICT(day, stream) DO UPDATE SET "
+    + ", ".join(f"{c} = {'sensor_daily.' + c + ' + ' if how == 'add' else ''}excluded.{c}" for c in DAILY_COLUMNS)
+    for how in ("add", "set")
+}
+#: A batch of ``(stream, start, span, result)`` rows as numpy reads it.
+_ROW = np.dtype([("stream", np.int64), ("start", np.int64), ("span", np.int64), ("result", np.float64)])
+#: Up to this many streams (spread wider than 4 keys each) a roll-up read seeks each; more read the days'
+#: whole range of stream keys at once (a scene's stations have neighbouring keys).
+_SEEK_STREAMS = 64
 
 
 class Series(NamedTuple):
@@ -93,6 +136,21 @@ def _station_row(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("geometry", "unit", "properties"):
         row[key] = json.loads(row[key])
     return row
+
+
+def _series(a: np.ndarray) -> Series:
+    """``(n, 4)`` stream, start, value, count rows as a :class:`Series`."""
+    return Series(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3].astype(np.int64))
+
+
+def _daily_rows(rollup: DayRollup) -> list[tuple[Any, ...]]:
+    """Roll-up rows as the upsert's parameters: day, stream, 24 sums, 24 numbers."""
+    return [
+        (day, stream, *sums, *numbers)
+        for day, stream, sums, numbers in zip(
+            rollup.days.tolist(), rollup.streams.tolist(), rollup.sums.tolist(), rollup.numbers.tolist(), strict=True
+        )
+    ]
 
 
 class Sensors:
@@ -191,21 +249,49 @@ class Sensors:
     def add_rows(self, rows: Iterable[tuple[int, int, int, float]], chunk: int = 200_000) -> int:
         """Bulk insert ``(stream key, start, span, result)`` rows, ignoring ones already stored; returns new rows.
 
-        One transaction per ``chunk`` rows in a bulk session (SQLite's ``synchronous=NORMAL``, PostgreSQL's
-        ``synchronous_commit=off``: a crash loses at most the last chunks, never the database).
+        One transaction per ``chunk`` rows, holding the rows and the roll-up of the days they touch.
         """
         new = 0
-        sql = "INSERT INTO sensor_observations(stream, start, span, result) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-        with self.db.bulk() as s:
-            batch: list[tuple[int, int, int, float]] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= chunk:
-                    new += self.db.batch(s, sql, batch)
-                    batch = []
-            if batch:
-                new += self.db.batch(s, sql, batch)
+        batch: list[tuple[int, int, int, float]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= chunk:
+                new += self._add_batch(batch)
+                batch = []
+        if batch:
+            new += self._add_batch(batch)
         return new
+
+    def _add_batch(self, batch: Sequence[tuple[int, int, int, float]]) -> int:
+        with self.db.transaction(immediate=True) as s:
+            stored = s.executemany(
+                "INSERT INTO sensor_observations(stream, start, span, result) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                batch,
+            )
+            if stored == 0:
+                return 0  # all stored before: the roll-up holds them already
+            rows = np.fromiter(batch, dtype=_ROW, count=len(batch))
+            if stored == len(batch):  # all new: add them to what the days hold
+                s.executemany(
+                    _DAILY_UPSERT["add"], _daily_rows(day_rollup(rows["stream"], rows["start"], rows["result"]))
+                )
+                return stored
+            # Some were stored already (a repeated or overlapping page): recompute the days touched from the rows.
+            touched = day_rollup(rows["stream"], rows["start"], rows["result"])
+            hours: list[tuple[Any, ...]] = []
+            for stream in np.unique(touched.streams).tolist():
+                days = touched.days[touched.streams == stream]
+                hours += s.tuples(
+                    "SELECT stream, start - start % 3600, SUM(result), COUNT(*) FROM sensor_observations "
+                    "WHERE stream = ? AND start >= ? AND start < ? GROUP BY stream, start - start % 3600",
+                    stream,
+                    int(days.min()),
+                    int(days.max()) + 86_400,
+                )
+            a = np.array(hours, dtype=np.float64).reshape(-1, 4)
+            s.executemany(_DAILY_UPSERT["set"], _daily_rows(day_rollup(a[:, 0], a[:, 1], a[:, 2], a[:, 3])))
+            return stored
 
     def series(self, keys: Sequence[int], start: int, end: int) -> Series:
         """Raw observations of streams ``keys`` starting in ``[start, end)``, ordered by stream and start."""
@@ -216,26 +302,49 @@ class Sensors:
         )
 
     def hourly(self, keys: Sequence[int], start: int, end: int) -> Series:
-        """Like :meth:`series`, summed per UTC hour (``starts`` are the hours' first seconds)."""
-        return self._arrays(
-            "SELECT stream, start - start % 3600 AS hour, SUM(result), COUNT(*) FROM sensor_observations "
-            f"WHERE stream IN ({','.join('?' * len(keys))}) AND start>=? AND start<? GROUP BY stream, hour",
-            [*keys, start, end],
+        """Sums and numbers of observations of streams ``keys`` per UTC hour starting in ``[start, end)``.
+
+        Read from the day roll-up (only the hours' columns a range within one day needs); ``starts`` are the
+        hours' first seconds, ``counts`` the observations each sum holds; ordered by stream and hour.
+        """
+        if not keys or end <= start:
+            return _series(np.zeros((0, 4)))
+        first, last = start - start % 86_400, (end - 1) - (end - 1) % 86_400
+        hours = range(24) if first < last else range((start - first) // 3600, (end - 1 - first) // 3600 + 1)
+        columns = ", ".join([*(f"h{i}" for i in hours), *(f"n{i}" for i in hours)])
+        lo, hi = min(keys), max(keys)
+        if len(keys) > _SEEK_STREAMS or hi - lo < 4 * len(keys):  # one range of the day-major key
+            where, args = "day >= ? AND day <= ? AND +stream >= ? AND +stream <= ?", [first, last, lo, hi]
+        else:
+            where, args = f"stream IN ({','.join('?' * len(keys))}) AND day >= ? AND day <= ?", [*keys, first, last]
+        with self.db.connect() as s:
+            rows = s.tuples(f"SELECT day, stream, {columns} FROM sensor_daily WHERE {where}", *args)
+        a = np.array(rows, dtype=np.float64).reshape(-1, 2 + 2 * len(hours))
+        a = a[np.isin(a[:, 1], np.asarray(keys, dtype=np.float64))]
+        n = len(hours)
+        rollup = DayRollup(
+            a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2 : 2 + n], a[:, 2 + n :].astype(np.int64)
         )
+        streams, starts, sums, numbers = rollup_hours(rollup, start, end, hours)
+        order = np.lexsort((starts, streams))
+        return Series(streams[order], starts[order], sums[order], numbers[order].astype(np.int64))
 
     def _arrays(self, sql: str, args: list[Any]) -> Series:
         rows: list[Any] = []
         if args[:-2]:
             with self.db.connect() as s:
                 rows = s.tuples(sql, *args)  # plain tuples: numpy reads them ten times faster than dicts
-        a = np.array(rows, dtype=np.float64).reshape(-1, 4)
-        return Series(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3].astype(np.int64))
+        return _series(np.array(rows, dtype=np.float64).reshape(-1, 4))
 
     def time_range(self, scene: str) -> tuple[int, int] | None:
-        """First start and last end (UNIX s) of the scene's observations, or None if it has none."""
+        """First start and last end (UNIX s) of the scene's observations, or None if it has none.
+
+        Two seeks of the key per station (its first observation, and the end of its last one), not a scan.
+        """
         row = self.db.one(
-            "SELECT MIN(o.start) AS a, MAX(o.start + o.span) AS b FROM sensor_stations s "
-            "JOIN sensor_observations o ON o.stream = s.key WHERE s.scene=?",
+            "SELECT MIN((SELECT o.start FROM sensor_observations o WHERE o.stream = s.key ORDER BY o.start "
+            "LIMIT 1)) AS a, MAX((SELECT o.start + o.span FROM sensor_observations o WHERE o.stream = s.key "
+            "ORDER BY o.start DESC LIMIT 1)) AS b FROM sensor_stations s WHERE s.scene=?",
             scene,
         )
         if row is None or row["a"] is None:
@@ -243,13 +352,13 @@ class Sensors:
         return int(row["a"]), int(row["b"])
 
     def observation_count(self, scene: str) -> int:
-        """How many observations ``scene`` holds."""
+        """How many observations ``scene`` holds (summed from the day roll-up: a row per day, not per count)."""
         row = self.db.one(
-            "SELECT COUNT(*) AS n FROM sensor_stations s JOIN sensor_observations o ON o.stream = s.key "
-            "WHERE s.scene=?",
+            f"SELECT SUM({' + '.join(DAILY_COLUMNS[24:])}) AS n FROM sensor_stations s "
+            "JOIN sensor_daily d ON d.stream = s.key WHERE s.scene=?",
             scene,
         )
-        return int(row["n"]) if row else 0
+        return int(row["n"]) if row and row["n"] is not None else 0
 
     # sources -----------------------------------------------------------------------------------------
     def put_source(self, scene: str, source: str, **fields: Any) -> None:

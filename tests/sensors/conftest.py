@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.sensors.frost import create_frost, serve
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))  # pg.py imports liveserver beside it
+from pg import postgres_server, postgres_url  # noqa: F401 - fixtures: the run's PostgreSQL, a database per test
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sensors"
 BIKE = FIXTURES / "bike_counts.json"
