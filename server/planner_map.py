@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.strtree import STRtree
 
 from server.deps import Context
 from server.errors import Unprocessable
@@ -25,6 +26,9 @@ from twin.errors import Conflict, ManifestError, NotFound, TwinError
 
 #: Degrees around a build's bounds whose streets the map gets (about 200 m).
 STREET_MARGIN = 0.002
+#: OSM sources larger than this are not read for the map's streets (a region's extract would take minutes on
+#: the first request; the viewer's roads layer shows them all the same).
+MAX_STREET_SOURCE_BYTES = 200 * 1024**2
 #: Streets the map gets at most (a city's network is drawn by the viewer, not by this map).
 MAX_STREETS = 5000
 #: The site around a design's footprint (metres), as the builder's default ``site_buffer``.
@@ -72,7 +76,9 @@ def _streets(manifest: str, _stamp: float, extent: tuple[float, float, float, fl
     features: list[dict[str, Any]] = []
     seen: set[str] = set()
     for source in scene.sources:
-        if source.format not in OSM_FORMATS:
+        if source.format not in OSM_FORMATS or not source.path.is_file():
+            continue
+        if source.path.stat().st_size > MAX_STREET_SOURCE_BYTES:
             continue
         for element in read_osm_context(source.path, report=Report()):
             try:
@@ -90,11 +96,8 @@ def _streets(manifest: str, _stamp: float, extent: tuple[float, float, float, fl
 
 
 @functools.lru_cache(maxsize=8)
-def _buildings(path: str, _stamp: float, crs: str) -> list[Any]:
-    """twin Buildings (working CRS footprints) of a build's buildings.geojson, with their address and name."""
-    from twin.crs import transform_points
-    from twin.records import Building
-
+def _buildings(path: str, _stamp: float) -> tuple[list[tuple[str, dict[str, str], Any]], STRtree]:
+    """A build's buildings.geojson as (id, address and name, lon/lat footprint) and a tree over them."""
     doc = json.loads(Path(path).read_bytes())
     out = []
     for f in doc.get("features", []):
@@ -105,9 +108,22 @@ def _buildings(path: str, _stamp: float, crs: str) -> list[Any]:
             continue
         if not isinstance(geom, Polygon | MultiPolygon) or geom.is_empty:
             continue
-        placed = shapely.transform(geom, lambda xy: transform_points(xy, "EPSG:4326", crs))
         keep = {k: props[k] for k in ("address", "name") if isinstance(props.get(k), str)}
-        out.append(Building(str(props.get("id", "")), "build", crs, placed, properties=keep))
+        out.append((str(props.get("id", "")), keep, geom))
+    return out, STRtree([g for _, _, g in out])
+
+
+def _near(path: Path, crs: str, site_lonlat: Polygon) -> list[Any]:
+    """twin Buildings (working CRS) of the build whose footprints touch the site's lon/lat bounds."""
+    from twin.crs import transform_points
+    from twin.records import Building
+
+    items, tree = _buildings(str(path), path.stat().st_mtime)
+    out = []
+    for i in tree.query(box(*site_lonlat.bounds)):
+        bid, props, geom = items[int(i)]
+        placed = shapely.transform(geom, lambda xy: transform_points(xy, "EPSG:4326", crs))
+        out.append(Building(bid, "build", crs, placed, properties=props))
     return out
 
 
@@ -146,7 +162,8 @@ def overlaps(
         site = site_from_footprint(local, matrix, SITE_BUFFER, label=row["filename"])
     except TwinError as exc:
         raise Unprocessable(str(exc)) from exc
-    buildings = _buildings(str(path), path.stat().st_mtime, crs)
+    ring = transform_points(np.asarray(site.exterior.coords), crs, "EPSG:4326").round(8)
+    buildings = _near(path, crs, Polygon(ring))
     cut = cut_out(buildings, site, keep=keep, remove=remove)
     gone = set(cut.removed)
     by_id = {b.id: b for b in buildings}
@@ -155,5 +172,4 @@ def overlaps(
         b = by_id[bid]
         choice = "keep" if bid in keep else "remove" if bid in remove else None
         listed.append({"id": bid, **b.properties, "share": share, "removed": bid in gone, "choice": choice})
-    ring = transform_points(np.asarray(site.exterior.coords), crs, "EPSG:4326").round(8).tolist()
-    return {"build": build, "site": ring, "buildings": listed}
+    return {"build": build, "site": ring.tolist(), "buildings": listed}
