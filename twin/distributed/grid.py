@@ -28,12 +28,13 @@ def content_level(root: Bounds, max_side: float) -> int:
     return depth
 
 
-def task_level(content: int, buildings: int, per_task: int) -> int:
-    """The depth whose nodes become tiling tasks: above the content level, about ``per_task`` buildings each."""
+def task_level(content: int, buildings: int, per_task: int, workers: int = 1) -> int:
+    """The depth whose nodes become tiling tasks: above the content level, about ``per_task`` buildings each
+    and at least four per worker where the content level allows."""
     if content == 0:
         return 0
-    wanted = math.ceil(math.log(max(buildings / per_task, 1.0), 4)) if buildings > per_task else 0
-    return max(0, min(content - 1, wanted))
+    wanted = max(buildings / per_task, 4.0 * workers, 1.0)
+    return max(0, min(content - 1, math.ceil(math.log(wanted, 4))))
 
 
 def node_bounds(root: Bounds, key: str) -> Bounds:

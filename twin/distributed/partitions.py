@@ -10,6 +10,7 @@ building into its quadtree node), so a partition may hold buildings of any area.
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from ..read.registry import read_source
 from ..records import Building
 from ..report import Report
 from ..scene import Scene, SourceSpec
+
+#: The fewest rows a GeoPackage range is cut to when more ranges would keep more workers busy.
+MIN_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,12 @@ class Partition:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _gpkg_ranges(source: SourceSpec, rows_per_part: int) -> list[GpkgRows] | None:
-    """Row-id ranges of every feature table of a GeoPackage; None when it is small enough to read whole."""
+def _gpkg_ranges(source: SourceSpec, rows_per_part: int, wanted: int) -> list[GpkgRows] | None:
+    """Row-id ranges of every feature table of a GeoPackage; None when it is small enough to read whole.
+
+    Ranges hold at most ``rows_per_part`` rows, fewer where that gives ``wanted`` ranges (not below
+    :data:`MIN_ROWS`), so every worker has work.
+    """
     try:
         db = sqlite3.connect(f"file:{source.path}?mode=ro", uri=True)
     except sqlite3.Error as err:
@@ -68,6 +76,7 @@ def _gpkg_ranges(source: SourceSpec, rows_per_part: int) -> list[GpkgRows] | Non
             )
         ]
         counts = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        rows_per_part = min(rows_per_part, max(math.ceil(sum(counts.values()) / wanted), MIN_ROWS))
         if sum(counts.values()) <= rows_per_part:
             return None
         ranges: list[GpkgRows] = []
@@ -88,13 +97,13 @@ def _gpkg_ranges(source: SourceSpec, rows_per_part: int) -> list[GpkgRows] | Non
         db.close()
 
 
-def plan_partitions(scene: Scene, rows_per_part: int) -> list[Partition]:
-    """The scene's partitions, in the order a single-machine build reads them."""
+def plan_partitions(scene: Scene, rows_per_part: int, wanted: int = 1) -> list[Partition]:
+    """The scene's partitions, in the order a single-machine build reads them (see :func:`_gpkg_ranges`)."""
     out: list[Partition] = []
     for source in scene.sources:
         ranges = None
         if source.format == "footprints" and source.path.suffix.lower() == ".gpkg":
-            ranges = _gpkg_ranges(source, rows_per_part)
+            ranges = _gpkg_ranges(source, rows_per_part, wanted)
         if ranges is None:
             out.append(Partition(len(out), source))
         else:

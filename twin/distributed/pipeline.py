@@ -221,7 +221,6 @@ def build_city(
     if scene.terrain is not None:
         raise BuildError(f"scene {scene.id!r}: a Dask build does not handle [terrain] yet; build without a scheduler")
     crs = _working_crs(scene)
-    parts = plan_partitions(scene, settings.partition_rows)
     scratch = Path(out).resolve() / SCRATCH
     earlier = Path(previous).resolve() / SCRATCH if previous is not None else None
     earlier = earlier if earlier is not None and earlier != scratch and earlier.is_dir() else None
@@ -232,6 +231,7 @@ def build_city(
     with connect(settings, jobs) as client:
         clock["cluster"] = time.perf_counter()
         workers = len(client.scheduler_info()["workers"])
+        parts = plan_partitions(scene, settings.partition_rows, 2 * workers)
         reads: list[ReadSummary] = _run(
             client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
         )
@@ -262,7 +262,7 @@ def build_city(
         hi = np.max([reads[i].centroids[1] for i in live], axis=0)
         frame = Frame.from_bounds(crs, (lo[0], lo[1], hi[0], hi[1]), scene.z0_height)
         root = square_bounds(np.array([lo, hi]))
-        depth = task_level(content_level(root, scene.max_tile_side), total, settings.task_buildings)
+        depth = task_level(content_level(root, scene.max_tile_side), total, settings.task_buildings, workers)
         if depth > 0 and not coarse_enabled():
             raise BuildError(f"{SWITCH}=0: a Dask build joins its nodes through the coarse stand-ins; unset it")
         offsets = np.concatenate([[0], np.cumsum(counts)])
