@@ -22,6 +22,7 @@ from shapely.strtree import STRtree
 from server.deps import Context
 from server.errors import Unprocessable
 from server.models import AnchorIn
+from server.planning import anchor_lonlat
 from twin.errors import Conflict, ManifestError, NotFound, TwinError
 
 #: Degrees around a build's bounds whose streets the map gets (about 200 m).
@@ -156,8 +157,10 @@ def overlaps(
     path = folder / "buildings.geojson"
     if not crs or not path.is_file():
         raise NotFound(f"build {build!r} has no buildings to compare with")
+    data = anchor.model_dump(exclude_none=True)
+    anchor_lonlat(data)  # an unusable crs or position is refused as when the design is placed
     try:
-        matrix = anchor_matrix(Anchor.from_dict(anchor.model_dump(exclude_none=True)), crs, (float(cx), float(cy)))
+        matrix = anchor_matrix(Anchor.from_dict(data), crs, (float(cx), float(cy)))
         local = MultiPolygon([Polygon(r) for r in rings if len(r) >= 4]).buffer(0)
         site = site_from_footprint(local, matrix, SITE_BUFFER, label=row["filename"])
     except TwinError as exc:

@@ -135,3 +135,31 @@ def test_place_by_centre_overlaps_keep_and_streets(tmp_path: Path) -> None:
     assert TARGET in {p["id"] for p in variant["partial"]}
     # The other buildings the house stands on went, as the preview said.
     assert set(variant["removed"]) == {b["id"] for b in kept_view["buildings"] if b["removed"]}
+
+
+def test_overlaps_and_placements_refuse_bad_input(env: Any) -> None:
+    """Clear 4xx answers, never a 500: unknown upload or build, an unusable CRS; keeping wins over removing."""
+    from buildfolder import box_glb
+
+    up = env.client.post("/api/planner/scenes/demo/uploads", content=box_glb(8.0), headers=env.planner).json()
+    builds = f"/api/planner/scenes/demo/builds/{env.published}/overlaps"
+    anchor = {"lon": 9.9452, "lat": 53.5799, "point": "centre"}
+    r = env.client.post(builds, headers=env.planner, json={"upload": up["id"], "anchor": anchor})
+    assert r.status_code == 200, r.text
+    assert all(0 < b["share"] <= 1 for b in r.json()["buildings"]) and len(r.json()["site"]) >= 4
+    assert env.client.post(builds, headers=env.planner, json={"upload": "u-nope", "anchor": anchor}).status_code == 404
+    assert env.client.post(builds, headers=env.other, json={"upload": up["id"], "anchor": anchor}).status_code == 404
+    odd = {"easting": 565000.0, "northing": 5933000.0, "crs": "+proj=lol"}
+    r = env.client.post(builds, headers=env.planner, json={"upload": up["id"], "anchor": odd})
+    assert r.status_code == 422 and "EPSG code" in r.json()["detail"], r.text
+    r = env.client.post(builds, headers=env.planner, json={"upload": up["id"], "anchor": {**anchor, "point": "corner"}})
+    assert r.status_code == 422
+    missing = "/api/planner/scenes/demo/builds/nope/streets"
+    assert env.client.get(missing, headers=env.planner).status_code == 404
+
+    env.client.put("/api/planner/scenes/demo/variants/v", json={"title": "V"}, headers=env.planner)
+    body = {"upload": up["id"], "title": "Cube", "anchor": anchor, "keep": ["a", "b"], "remove": ["b", "c"]}
+    r = env.client.put("/api/planner/scenes/demo/variants/v/designs/cube", headers=env.planner, json=body)
+    assert r.status_code == 200, r.text
+    (design,) = r.json()["designs"]
+    assert (design["keep"], design["remove"]) == (["a", "b"], ["c"]) and design["anchor"]["point"] == "centre"
