@@ -191,14 +191,12 @@ def _top(root: Bounds, depth: int, nodes: dict[str, NodeSummary]) -> TileNode:
     if depth == 0:
         return nodes[""].tree
 
+    occupied = {k[:d] for k in nodes for d in range(depth + 1)}
+
     def make(key: str, bounds: Bounds) -> TileNode:
         if len(key) == depth:
             return nodes[key].tree
-        children = [
-            make(key + str(q), node_bounds(bounds, str(q)))
-            for q in range(4)
-            if any(k.startswith(key + str(q)) for k in nodes)
-        ]
+        children = [make(key + str(q), node_bounds(bounds, str(q))) for q in range(4) if key + str(q) in occupied]
         side = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
         return TileNode(key, bounds, np.zeros(0, np.int64), children, side)
 
