@@ -96,6 +96,17 @@ def test_find_show_place_by_centre_keep_and_build(planner: Any, server: PlannerS
     assert vertices > 8 and page.evaluate("window.__planner.map.drawn.designVertices") == vertices
     centre = page.evaluate("window.__planner.map.designCentre()")
     assert (round(centre["lon"], 7), round(centre["lat"], 7)) == (lon, lat)
+    assert map_info(page, "Put on") == f"Put on {TARGET[0]}: Osterstraße 176, 20255 Hamburg."
+    # Anchoring by the origin instead moves the numbers (the origin is 14 m away), not the design; and back.
+    page.get_by_label("Position of").select_option("origin")
+    origin = page.evaluate("window.__planner.map.originLonLat()")
+    moved = float(page.get_by_label("Longitude °").input_value()), float(page.get_by_label("Latitude °").input_value())
+    assert moved == (round(origin["lon"], 7), round(origin["lat"], 7)) and moved != (lon, lat)
+    still = page.evaluate("window.__planner.map.designCentre()")
+    assert math.hypot(still["lon"] - lon, still["lat"] - lat) < 2e-7
+    page.get_by_label("Position of").select_option("centre")
+    back = float(page.get_by_label("Longitude °").input_value()), float(page.get_by_label("Latitude °").input_value())
+    assert math.hypot(back[0] - lon, back[1] - lat) < 2e-7
 
     # The placement would remove Osterstraße 176: keep it.
     cells = overlap_row(page, TARGET[0], "removed")

@@ -316,6 +316,7 @@ export class PlacementMap {
       return;
     }
     // A click on the ground puts the design's anchor (its footprint's centre or its origin) there.
+    this.highlight = null;
     this.change({ lon: roundDeg(at.lon), lat: roundDeg(at.lat), heading: this.anchor?.heading ?? 0 }, 'place');
   }
 

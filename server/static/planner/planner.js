@@ -344,7 +344,11 @@ const map = new PlacementMap($('map'), (anchor, how) => {
   $('heading').value = anchor.heading;
   if (anchor.point) $('anchor-point').value = anchor.point;
   setUnsaved(true);
-  if (how === 'place') say(`Design put with its ${anchor.point === 'centre' ? "footprint's centre" : 'origin'} at ${anchor.lon}, ${anchor.lat}.`);
+  if (how === 'place') {
+    say(`Design put with its ${anchor.point === 'centre' ? "footprint's centre" : 'origin'} at ${anchor.lon}, ${anchor.lat}.`);
+    const under = map.buildingAt(anchor.lon, anchor.lat);
+    $('map-info').textContent = under ? `Put on ${describe(under)}.` : '';
+  }
   scheduleOverlaps();
 });
 map.onPick = (b) => {
