@@ -19,6 +19,7 @@ from pg import postgres_server, postgres_url  # noqa: F401 - fixtures: one Postg
 from server import cli
 from server.app import create_app
 from server.settings import Settings
+from server.storage import Connection
 
 HERE = Path(__file__).parent
 FOOTPRINTS = HERE.parent / "fixtures" / "osm" / "hamburg_footprints_25832.geojson"
@@ -83,6 +84,13 @@ def database(request: pytest.FixtureRequest) -> str | None:
     if getattr(request, "param", "sqlite") == "sqlite":
         return None
     return str(request.getfixturevalue("postgres_url"))
+
+
+def tables(con: Connection) -> set[str]:
+    """The names of the tables of a database."""
+    if con.kind == "sqlite":
+        return {r["name"] for r in con.all("SELECT name FROM sqlite_master WHERE type='table'")}
+    return {r["name"] for r in con.all("SELECT tablename AS name FROM pg_tables WHERE schemaname='public'")}
 
 
 @pytest.fixture

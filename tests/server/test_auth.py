@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import Env
+from conftest import BOTH, Env
 
 from server import cli
+from server.storage import Connection
+
+#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
+DATABASES = BOTH
 
 
 def test_no_or_bad_token_is_401(env: Env) -> None:
@@ -22,8 +25,7 @@ def test_no_or_bad_token_is_401(env: Env) -> None:
 
 def test_tokens_are_stored_hashed(env: Env) -> None:
     secret = env.planner["Authorization"].split()[1]
-    with sqlite3.connect(env.settings.db_path) as con:
-        stored = [r[0] for r in con.execute("SELECT hash FROM tokens")]
+    stored = [r["hash"] for r in Connection(env.settings.database).all("SELECT hash FROM tokens")]
     assert secret not in stored and all(len(h) == 64 for h in stored)
 
 

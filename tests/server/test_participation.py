@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,16 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import Env
+from conftest import BOTH, Env, tables
 
 from server import cli
 from server.participation import Limits, service
 from server.participation.ratelimit import Buckets, Rate
+from server.storage import Connection
+
+#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
+DATABASES = BOTH
+
 
 BASE = "/api/scenes/demo/participation"
 ALICE = {"X-Device-Key": "alice-device-key-0001"}
@@ -249,14 +253,14 @@ def test_ogc_features_and_summary(env: Env, mod: dict[str, str]) -> None:
 
 def test_privacy_no_key_no_address(env: Env) -> None:
     post(env)
-    db = sqlite3.connect(env.settings.db_path)
-    columns = {r[1] for r in db.execute("PRAGMA table_info(contributions)")}
-    assert not columns & {"ip", "email", "address", "user_agent"}
-    stored = db.execute("SELECT device FROM contributions").fetchone()[0]
+    db = Connection(env.settings.database)
+    columns = set(db.all("SELECT * FROM contributions")[0])
+    assert "device" in columns and not columns & {"ip", "email", "address", "user_agent"}
+    stored = db.all("SELECT device FROM contributions")[0]["device"]
     assert ALICE["X-Device-Key"] not in stored and len(stored) == 64
-    salts = db.execute("SELECT salt FROM participation_settings").fetchall()
-    assert len(salts) == 1 and len(salts[0][0]) == 32
-    dump = "\n".join(db.iterdump())
+    salts = db.all("SELECT salt FROM participation_settings")
+    assert len(salts) == 1 and len(salts[0]["salt"]) == 32
+    dump = "\n".join(str(db.all(f"SELECT * FROM {t}")) for t in sorted(tables(db)))
     assert ALICE["X-Device-Key"] not in dump and "testclient" not in dump
 
 
@@ -284,9 +288,7 @@ def test_token_bucket_refills() -> None:
 
 def test_migrations_recorded(env: Env) -> None:
     service(env.client.app)  # type: ignore[arg-type]
-    db = sqlite3.connect(env.settings.db_path)
-    versions = dict(db.execute("SELECT topic, version FROM schema").fetchall())
-    assert versions["participation"] == 1
+    assert Connection(env.settings.database).versions()["participation"] == 1
 
 
 def test_moderation_page_served(env: Env) -> None:

@@ -11,7 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from buildfolder import box_glb
-from conftest import Env
+from conftest import BOTH, Env
+
+#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
+DATABASES = BOTH
+
 
 URL = "/api/planner/scenes/demo/uploads"
 

@@ -10,13 +10,17 @@ from typing import Any
 
 import aiorun
 import pytest
-from conftest import Env
+from conftest import BOTH, Env
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from server.app import create_app
 from server.realtime import service as S
+
+#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
+DATABASES = BOTH
+
 
 HEAD = [1.0, 1.6, -2.0, 0.0, 0.0, 0.0, 1.0]
 
