@@ -195,10 +195,13 @@ def test_anchor_scale(house: Design) -> None:
     assert math.hypot(*(b[:2] - a[:2])) == pytest.approx(20.0 * grid_factors(UTM32, 10.0, 53.55)[1], rel=1e-9)
 
 
-@pytest.mark.parametrize("heading", [0.0, 37.5])
-def test_anchor_by_footprint_centre(house: Design, heading: float) -> None:
-    """``point = "centre"``: the footprint's centroid lands at the anchor, the origin metres away from it."""
+@pytest.mark.parametrize(("name", "heading"), [("house", 0.0), ("house", 37.5), ("fzk", 120.0)])
+def test_anchor_by_footprint_centre(request: pytest.FixtureRequest, name: str, heading: float) -> None:
+    """``point = "centre"``: the footprint's centroid lands at the anchor, the origin metres away from it
+    (the GLB house and the FZK-Haus IFC, whose origin is a corner)."""
     from twin.designs.metrics import footprint_centre
+
+    house: Design = request.getfixturevalue(name)
 
     cx, cy = footprint_centre(house)
     assert math.hypot(cx, cy) > 5  # the house's origin lies outside it: anchoring by origin would miss
