@@ -63,7 +63,7 @@ def test_find_show_place_by_centre_keep_and_build(planner: Any, server: PlannerS
     page.get_by_label("Find an address or building id").press("Enter")
     assert map_info(page, TARGET[0]) == f"{TARGET[0]}: Osterstraße 176, 20255 Hamburg"
     drawn = page.evaluate("window.__planner.map.drawn")
-    assert drawn["highlight"] == TARGET[0], drawn
+    assert drawn["highlight"] == TARGET[0] and drawn["houseNumbers"] >= 10, drawn  # house numbers, zoomed in
     page.locator("#map").focus()
     for _ in range(3):
         page.keyboard.press("-")  # zoom out to see the streets around

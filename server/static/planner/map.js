@@ -11,6 +11,12 @@ import {
 const HANDLE_PX = 28; // the rotate handle sits this far beyond the design's far edge, screen pixels
 const CLICK_PX = 4; // a press that moves less than this is a click
 
+/** The house number of an address such as "Osterstraße 176a, 20255 Hamburg" ("176a"), or "". */
+export function houseNumber(address) {
+  const m = (address || '').split(',')[0].match(/\s(\d+\s?[a-zA-Z]?(?:\s?[-–/]\s?\d+[a-zA-Z]?)?)$/);
+  return m ? m[1] : '';
+}
+
 export class PlacementMap {
   /**
    * @param {HTMLCanvasElement} canvas
@@ -48,12 +54,13 @@ export class PlacementMap {
 
   /** Building footprints (GeoJSON features in lon/lat); ids in `removed` are drawn as removed. */
   setBuildings(features, removed = []) {
-    this.buildings = features.map((f) => ({
-      id: f.properties?.id ?? f.id,
-      address: f.properties?.address ?? '',
-      name: f.properties?.name ?? '',
-      rings: outerRings(f.geometry),
-    }));
+    this.buildings = features.map((f) => {
+      const rings = outerRings(f.geometry);
+      const pts = rings[0] ?? [];
+      const mid = pts.length ? [pts.reduce((a, p) => a + p[0], 0) / pts.length, pts.reduce((a, p) => a + p[1], 0) / pts.length] : null;
+      const address = f.properties?.address ?? '';
+      return { id: f.properties?.id ?? f.id, address, name: f.properties?.name ?? '', rings, mid, number: houseNumber(address) };
+    });
     this.setRemoved(removed);
     if (!this.hasView && this.buildings.length) this.fitBuildings();
   }
@@ -387,7 +394,9 @@ export class PlacementMap {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = '#f4f3ef';
     g.fillRect(0, 0, w, h);
-    this.drawn = { buildings: 0, design: false, built: false, streets: 0, streetNames: [], designVertices: 0, highlight: null };
+    this.drawn = {
+      buildings: 0, design: false, built: false, streets: 0, streetNames: [], houseNumbers: 0, designVertices: 0, highlight: null,
+    };
     if (!this.hasView) {
       this.text(g, 'Enter a longitude and latitude, or build the scene once to see its buildings here.', w / 2, h / 2);
       return;
@@ -406,6 +415,7 @@ export class PlacementMap {
     g.setLineDash([]);
     g.lineWidth = 1;
     this.drawStreetNames(g);
+    this.drawHouseNumbers(g);
     this.drawDesign(g);
     if (this.builtOutline || this.built) {
       // On top of the design: where they agree, blue dashes run along the orange edge.
@@ -447,6 +457,24 @@ export class PlacementMap {
     }
     g.lineWidth = 1;
     g.lineCap = 'butt';
+  }
+
+  /** House numbers (from the buildings' addresses) in the middle of their footprints, zoomed in enough. */
+  drawHouseNumbers(g) {
+    if (this.view.mpp > 0.6) return;
+    g.fillStyle = '#4a463f';
+    g.font = '10px system-ui, sans-serif';
+    g.textAlign = 'center';
+    let n = 0;
+    for (const b of this.buildings) {
+      if (!b.number || !b.mid) continue;
+      const [x, y] = this.screenOf(...b.mid);
+      if (x < 0 || y < 0 || x > this.canvas.clientWidth || y > this.canvas.clientHeight) continue;
+      g.fillText(b.number, x, y + 3);
+      n += 1;
+    }
+    g.textAlign = 'start';
+    this.drawn.houseNumbers = n;
   }
 
   /** The streets' names along them (on top of the buildings) when zoomed in enough to read them. */
