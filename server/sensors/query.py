@@ -47,8 +47,8 @@ def parse_when(text: str | None, name: str) -> int | None:
     return int((t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp())
 
 
-def _zone(db: Database, scene: str, tz: str | None) -> str:
-    name = tz or next((s["timezone"] for s in db.sensors.sources(scene)), "UTC")
+def _zone(db: Database, scene: str, tz: str | None, default: str | None = None) -> str:
+    name = tz or default or next((s["timezone"] for s in db.sensors.sources(scene)), "UTC")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
@@ -200,12 +200,13 @@ def observations(
     ``{"bucket", "timezone", "from", "to", "starts"/"ends": [UNIX s of each bucket], "stations": [{"id", "kind",
     "sums": [float | None], "counts": [int]}]}``; a bucket without observations has a null sum.
     """
-    db.scenes.get(scene)
     if bucket not in BUCKETS:
         raise BadRequest(f"bucket must be one of {', '.join(BUCKETS)}; got {bucket!r}")
-    zone = _zone(db, scene, tz)
+    wanted = _wanted(stations)
+    source_zone, every = db.sensors.scene_stations(scene, wanted)  # one connection: scene, zone, stations
+    zone = _zone(db, scene, tz, source_zone or "UTC")
     a, b = _window(db, scene, start, end, DEFAULT_WINDOW[bucket])
-    chosen = _stations(db, scene, stations)
+    chosen = _chosen(scene, wanted, every)
     # Count the cells before making the edges: a century of quarter hours would not fit in memory.
     if ((b - a) // BUCKETS[bucket] + 1) * max(len(chosen), 1) > MAX_CELLS:
         raise BadRequest(
@@ -220,17 +221,12 @@ def observations(
     sorted_keys = np.array(keys, dtype=np.int64)[order]
     group = order[np.searchsorted(sorted_keys, rows.streams)] if len(keys) else rows.streams
     sums, counts = grouped_bucket_sums(group, rows.starts, rows.values, edges, len(keys), rows.counts)
-    out = []
-    for i, c in enumerate(chosen):
-        total, number = sums[i].tolist(), counts[i].tolist()
-        out.append(
-            {
-                "id": c["id"],
-                "kind": c["kind"],
-                "sums": [s if n else None for s, n in zip(total, number, strict=True)],
-                "counts": number,
-            }
-        )
+    # Whole arrays to lists at once (an empty bucket's sum is None), then one small dict per station.
+    totals = np.where(counts > 0, sums.astype(object), np.array(None, dtype=object)).tolist()
+    out = [
+        {"id": c["id"], "kind": c["kind"], "sums": total, "counts": number}
+        for c, total, number in zip(chosen, totals, counts.tolist(), strict=True)
+    ]
     return {
         "bucket": bucket,
         "timezone": zone,
@@ -242,13 +238,20 @@ def observations(
     }
 
 
-def _stations(db: Database, scene: str, stations: str | None) -> list[dict[str, Any]]:
+def _wanted(stations: str | None) -> list[str] | None:
+    """The station ids a request names (None: all of them)."""
     if not stations:
-        return list(db.sensors.kinds(scene).values())
+        return None
     wanted = [s.strip() for s in stations.split(",") if s.strip()]
     if len(wanted) > 1000:
         raise BadRequest("at most 1000 stations per request")
-    every = db.sensors.kinds(scene, wanted)
+    return wanted or None
+
+
+def _chosen(scene: str, wanted: list[str] | None, every: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stations of an answer, in the order asked (by id for all); NotFound names the first unknown one."""
+    if wanted is None:
+        return list(every.values())
     missing = [s for s in wanted if s not in every]
     if missing:
         from twin.errors import NotFound

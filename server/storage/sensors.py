@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from server.storage.connection import Connection
+from server.storage.connection import Connection, Session
 from twin.errors import NotFound
 from twin.sensors.aggregate import DayRollup, day_rollup, rollup_hours
 from twin.sensors.records import Observation, Station
@@ -108,8 +108,8 @@ _DAILY_UPSERT = {
 }
 #: A batch of ``(stream, start, span, result)`` rows as numpy reads it.
 _ROW = np.dtype([("stream", np.int64), ("start", np.int64), ("span", np.int64), ("result", np.float64)])
-#: Up to this many streams (spread wider than 4 keys each) a roll-up read seeks each; more read the days'
-#: whole range of stream keys at once (a scene's stations have neighbouring keys).
+#: Up to this many streams a roll-up read seeks each (the ``(stream, day)`` index); more read the days' whole
+#: range of stream keys at once (a scene's stations have neighbouring keys).
 _SEEK_STREAMS = 64
 
 
@@ -195,11 +195,24 @@ class Sensors:
 
     def kinds(self, scene: str, ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
         """Station id → ``{"id", "key", "kind"}`` for the stations ``ids`` (all by default) of ``scene``, by id."""
+        with self.db.connect() as s:
+            return self._kinds(s, scene, ids)
+
+    def scene_stations(self, scene: str, ids: Sequence[str] | None = None) -> tuple[str | None, dict[str, Any]]:
+        """What a query of ``scene`` needs first, in one connection: its sources' time zone (None without
+        sources) and :meth:`kinds`; :class:`NotFound` if there is no such scene."""
+        with self.db.connect() as s:
+            if not s.tuples("SELECT 1 FROM scenes WHERE id=?", scene):
+                raise NotFound(f"scene {scene!r} not found")
+            zone = s.tuples("SELECT timezone FROM sensor_sources WHERE scene=? ORDER BY source LIMIT 1", scene)
+            return (zone[0][0] if zone else None), self._kinds(s, scene, ids)
+
+    @staticmethod
+    def _kinds(s: Session, scene: str, ids: Sequence[str] | None) -> dict[str, dict[str, Any]]:
         sql = "SELECT id, key, kind FROM sensor_stations WHERE scene=?"
         if ids is not None:
             sql += f" AND id IN ({','.join('?' * len(ids))})"
-        with self.db.connect() as s:
-            rows = s.tuples(sql + " ORDER BY id", scene, *(ids or ()))
+        rows = s.tuples(sql + " ORDER BY id", scene, *(ids or ()))
         return {r[0]: {"id": r[0], "key": r[1], "kind": r[2]} for r in rows}
 
     def keys(self, scene: str) -> dict[str, int]:
@@ -313,7 +326,7 @@ class Sensors:
         hours = range(24) if first < last else range((start - first) // 3600, (end - 1 - first) // 3600 + 1)
         columns = ", ".join([*(f"h{i}" for i in hours), *(f"n{i}" for i in hours)])
         lo, hi = min(keys), max(keys)
-        if len(keys) > _SEEK_STREAMS or hi - lo < 4 * len(keys):  # one range of the day-major key
+        if len(keys) > _SEEK_STREAMS:  # one range of the day-major key
             where, args = "day >= ? AND day <= ? AND +stream >= ? AND +stream <= ?", [first, last, lo, hi]
         else:
             where, args = f"stream IN ({','.join('?' * len(keys))}) AND day >= ? AND day <= ?", [*keys, first, last]
