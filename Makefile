@@ -6,7 +6,7 @@ APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1
 # What the benchmarks need besides the test set-up: the load generator and the static server to compare with.
 BENCH_APT := wrk nginx-light
 
-.PHONY: help setup demo test lint typecheck pytest viewer-test fuzz bench bench-quick bench-setup clean
+.PHONY: help setup demo test lint typecheck pytest viewer-test fuzz bench bench-quick bench-scale bench-setup clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -84,6 +84,11 @@ bench: bench-setup ## All benchmarks at full size (about 15 minutes): builder in
 	RESULTS=bench/results/serve.txt bench/serve/run.sh bench/work/demo-out 2 10s
 	$(BIN)/python -m bench.visits --clients 50 --seconds 60 --out bench/results/visits.json
 	$(BIN)/python -m bench.sensors --stations 800 --days 365 --work bench/work --out bench/results/sensors.json
+	$(BIN)/python -m bench.scale --size 1000000
+
+# Distributed build (issue 13): the 1M generated set by the process pool and by 1, 2 and 4 Dask workers.
+bench-scale: bench-setup ## Distributed-build scaling, 1M buildings, pool and 1/2/4 Dask workers (about 15 minutes)
+	$(BIN)/python -m bench.scale --size 1000000
 
 # The day-to-day sizes, under 5 minutes; results in bench/results/quick/ (the full run's files stay).
 # BENCH_QUICK_SIZES etc. shrink it further (CI's smoke test runs it with tiny sizes to prove the set-up path).
