@@ -62,6 +62,17 @@ def test_unreadable_sources_are_named(name: str, fmt: str) -> None:
         read_all(fmt)(FUZZ / name)
 
 
+def test_decompression_bombs_are_named() -> None:
+    # 34 kB of .gml.gz and 125 bytes of .osm.bz2, 33 MiB each inflated: the limits of twin/read/limits.py stop
+    # them as they stream (the CityGML reader inflates itself; osmium's files are checked by read_source first).
+    from twin.read.limits import SourceLimits, SourceTooLarge, check_inflation
+
+    with pytest.raises(SourceTooLarge, match=r"bomb\.gml\.gz"):
+        read_all("citygml")(FUZZ / "bomb.gml.gz")
+    with pytest.raises(SourceTooLarge, match=r"bomb\.osm\.bz2"):
+        check_inflation(FUZZ / "bomb.osm.bz2", SourceLimits())
+
+
 @pytest.mark.parametrize("fmt", ["footprints", "osm-geojson"])
 def test_unknown_geometry_type_is_skipped(fmt: str) -> None:
     # {"type": ""} made shapely raise GeometryTypeError (a ShapelyError, not a GEOSException).

@@ -26,6 +26,7 @@ from rasterio.windows import Window, from_bounds
 from twin.context.terrain import HeightGrid, grid_for
 from twin.crs import parse_crs
 from twin.errors import SourceError
+from twin.read.limits import SourceLimits, check_zip
 
 #: Metres per degree of latitude (mean), to give a geographic DEM's resolution in metres.
 _METRES_PER_DEGREE = 111_320.0
@@ -49,11 +50,20 @@ class DemWindow:
     filled: float
 
 
-def dataset_path(path: str | Path) -> str:
-    """The path GDAL opens: a .zip that is not an SRTM .hgt.zip is read through /vsizip/ (its first raster)."""
+def dataset_path(path: str | Path, limits: SourceLimits | None = None) -> str:
+    """The path GDAL opens: a .zip that is not an SRTM .hgt.zip is read through /vsizip/ (its first raster).
+
+    A zip (``.hgt.zip`` too) whose members declare more than ``limits`` allow (default: the environment's or
+    :mod:`twin.read.limits`' defaults) is refused before GDAL opens it.
+    """
     p = Path(path)
     if not p.exists():
         raise SourceError(f"DEM {p} does not exist")
+    if p.suffix.lower() == ".zip":
+        try:
+            check_zip(p, limits or SourceLimits.of())
+        except SourceError as exc:
+            raise type(exc)(f"DEM {exc}") from exc
     if p.suffix.lower() != ".zip" or p.name.lower().endswith(".hgt.zip"):
         return str(p)
     try:

@@ -9,6 +9,7 @@ Each Building and each BuildingPart with geometry becomes one record (parts carr
 building's ``gml:id``; a building whose geometry is all in its parts yields only the parts). Of the LoD1-4
 geometry present (``lodNSolid``, ``lodNMultiSurface``, thematic boundary surfaces, ...) the highest LoD
 wins, and a polygon reached twice (a solid referencing the boundary surfaces by xlink) is drawn once.
+A gzipped file (``.gml.gz``) streams through gzip into the parser, within :mod:`twin.read.limits`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from twin.errors import CRSError, SourceError, UnsupportedFormat
 from twin.read.gmlcrs import is_lat_lon, parse_srs_name
+from twin.read.limits import SourceLimits, open_source
 from twin.records import Building, ReaderOptions, Roof, Surface
 from twin.report import Report
 
@@ -156,32 +158,36 @@ def read_citygml(
             pyproj.CRS(options.crs)
         except pyproj.exceptions.CRSError as exc:
             raise CRSError(f"crs {options.crs!r} given for {file.path} is unknown to pyproj") from exc
-    _check_citygml(file.path)
+    limits = SourceLimits.of(options.limits)
+    _check_citygml(file.path, limits)
     tags = (*_BUILDING_TAGS, *_MEMBER_TAGS, *_ENVELOPE_TAGS)
-    events = etree.iterparse(
-        str(file.path), events=("end",), tag=tags, huge_tree=True, resolve_entities=False, remove_comments=True
-    )
-    try:
-        for _, el in events:
-            name = _local(el)
-            if name == "Envelope":
-                _file_envelope(el, file)
-            elif name == "Building":
-                file.count += 1
-                yield from _read_building(el, file)
-                _release(el)
-            else:  # a cityObjectMember holding something else than a building (relief, groups, ...)
-                _release(el)
-    except etree.XMLSyntaxError as exc:
-        raise SourceError(f"{file.path}: line {exc.lineno}: {exc.msg}") from exc
+    # A .gml.gz streams through gzip (within the inflation limits) into the parser, never inflated whole.
+    with open_source(file.path, limits) as stream:
+        events = etree.iterparse(
+            stream, events=("end",), tag=tags, huge_tree=True, resolve_entities=False, remove_comments=True
+        )
+        try:
+            for _, el in events:
+                name = _local(el)
+                if name == "Envelope":
+                    _file_envelope(el, file)
+                elif name == "Building":
+                    file.count += 1
+                    yield from _read_building(el, file)
+                    _release(el)
+                else:  # a cityObjectMember holding something else than a building (relief, groups, ...)
+                    _release(el)
+        except etree.XMLSyntaxError as exc:
+            raise SourceError(f"{file.path}: line {exc.lineno}: {exc.msg}") from exc
 
 
-def _check_citygml(path: Path) -> None:
-    """Raise SourceError unless ``path`` is a readable XML file whose root declares CityGML."""
+def _check_citygml(path: Path, limits: SourceLimits) -> None:
+    """Raise SourceError unless ``path`` is a readable XML file (gzipped or not) whose root declares CityGML."""
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
     try:
-        _, root = next(iter(etree.iterparse(str(path), events=("start",), resolve_entities=False)))
+        with open_source(path, limits) as stream:
+            _, root = next(iter(etree.iterparse(stream, events=("start",), resolve_entities=False)))
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"{path}: line {exc.lineno}: not well-formed XML: {exc.msg}") from exc
     except (OSError, StopIteration) as exc:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from twin.errors import ManifestError, UnsupportedFormat
+from twin.read.limits import SourceLimits, check_inflation
 from twin.records import Building, ReaderOptions
 from twin.report import Report
 
@@ -105,7 +107,37 @@ def reader_for(fmt: str) -> Reader:
     return kind.load()
 
 
+#: Formats whose reader inflates compressed files natively (osmium): their limits are checked by a first
+#: streaming pass; the other readers stream through :func:`twin.read.limits.open_source` themselves.
+_INFLATES_ITSELF = ("osm",)
+
+
 def read_source(source: Source, report: Report) -> Iterator[Building]:
-    """Stream a source's buildings (source CRS)."""
+    """Stream a source's buildings (source CRS), within the source limits (:mod:`twin.read.limits`).
+
+    Raises :class:`twin.read.limits.SourceTooLarge` for a compressed file that inflates beyond its limits and
+    :class:`twin.read.limits.SourceTimeout` (a BuildError) once the reader has spent more than
+    ``source_seconds`` on the file, checked between records (a reader that yields only at the end, as
+    osmium's area assembly does, is stopped at its first record).
+    """
+    limits = SourceLimits.of(getattr(source.options, "limits", None), f"source {source.name!r}")
     reader = reader_for(source.format)
-    yield from reader(source.path, options=source.options, report=report, source=source.name)
+    path = Path(source.path)
+    started = time.monotonic()
+    if source.format in _INFLATES_ITSELF and path.is_file():
+        check_inflation(path, limits, started + limits.source_seconds)
+    spent = time.monotonic() - started
+    records = reader(path, options=source.options, report=report, source=source.name)
+    while True:
+        resumed = time.monotonic()
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        spent += time.monotonic() - resumed  # the reader's time, not what the caller does with each record
+        if spent > limits.source_seconds:
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+            raise limits.timeout(path.name)
+        yield record
