@@ -99,6 +99,8 @@ class ReaderOptions:
     crs : override of the source's CRS (for files that do not declare one)
     building_types : default heights and roofs by building type for OSM buildings without height tags,
         ``{type: twin.read.building_types.TypeDefault}``; ``None`` means the built-in table
+    limits : the manifest's source limits (``source_seconds``, ``max_inflate_ratio``, ``max_inflated_bytes``),
+        raw; :class:`twin.read.limits.SourceLimits` reads them (``None``: the environment's or the defaults)
     """
 
     default_height: float = 9.0
@@ -108,3 +110,4 @@ class ReaderOptions:
     id_attribute: str | None = None
     crs: str | None = None
     building_types: Mapping[str, Any] | None = None
+    limits: Mapping[str, Any] | None = None

@@ -42,6 +42,8 @@ from typing import Any
 
 from .errors import ManifestError
 from .read.building_types import TypeDefault, parse_building_types
+from .read.limits import KEYS as LIMIT_KEYS
+from .read.limits import SourceLimits
 from .read.registry import FORMATS, sniff_format
 from .records import ReaderOptions
 
@@ -103,6 +105,7 @@ def _options(
 ) -> ReaderOptions:
     merged = {**defaults, **src}
     base = ReaderOptions()
+    SourceLimits.of(merged, where)  # a bad source limit is a manifest error now, not in the build
     try:
         return ReaderOptions(
             default_height=float(merged.get("height", base.default_height)),
@@ -112,6 +115,7 @@ def _options(
             id_attribute=merged.get("id_attribute"),
             crs=merged.get("source_crs"),
             building_types=building_types,
+            limits={k: merged[k] for k in LIMIT_KEYS if k in merged} or None,
         )
     except (TypeError, ValueError) as exc:
         raise ManifestError(f"{where}: bad option value: {exc}") from exc
