@@ -15,6 +15,7 @@ from twin.read.osmcontext import OsmElement
 
 def _road(ident: str, coords: list[tuple[float, float]], **tags: str) -> LineFeature:
     tags.setdefault("highway", "residential")
+    tags.setdefault("sidewalk", "no")
     return LineFeature(ident, "test", "EPSG:25832", "road", LineString(coords), road_width(tags), tags)
 
 
@@ -37,12 +38,14 @@ def test_number_reads_metres_only() -> None:
     assert number("3") == 3.0 and number("3.5m") == 3.5 and number("0") is None and number("10 ft") is None
 
 
-def test_classify_kinds_and_leaves_out_bridges_and_tunnels() -> None:
+def test_classify_kinds_keeps_bridges_and_leaves_out_tunnels() -> None:
     line = LineString([(9.95, 53.57), (9.951, 53.571)])
     road = classify(OsmElement("way/1", line, {"highway": "residential"}))
     assert isinstance(road, LineFeature) and road.kind == "road" and road.width == ROAD_WIDTHS["residential"]
-    assert classify(OsmElement("way/2", line, {"highway": "primary", "bridge": "yes"})) is None
+    bridge = classify(OsmElement("way/2", line, {"highway": "primary", "bridge": "yes"}))
+    assert isinstance(bridge, LineFeature) and bridge.kind == "road"
     assert classify(OsmElement("way/3", line, {"railway": "rail", "tunnel": "yes"})) is None
+    assert classify(OsmElement("way/9", line, {"highway": "service", "layer": "-1"})) is None
     assert classify(OsmElement("way/4", line, {"highway": "proposed"})) is None
     tram = classify(OsmElement("way/5", line, {"railway": "tram"}))
     assert isinstance(tram, LineFeature) and tram.kind == "tram"

@@ -29,10 +29,10 @@ from shapely.geometry import box
 
 from twin.context.drape import Surface
 from twin.context.green import AreaPieces, area_colors, area_pieces, mesh_areas
-from twin.context.osmfeatures import classify
+from twin.context.osmfeatures import area_kind, classify
 from twin.context.project import project_feature
 from twin.context.records import AreaFeature, Feature, LineFeature, PointFeature
-from twin.context.streets import RoadPieces, line_width, mesh_roads, road_colors, road_pieces
+from twin.context.streets import line_width, mesh_roads, road_colors, road_pieces
 from twin.context.terrain import HeightGrid
 from twin.context.trees import Trees, place_trees, shape_meshes
 from twin.crs import Frame
@@ -52,9 +52,13 @@ from twin.encode.glb import (
 from twin.encode.metadata import PropertySpec, PropertyTable, encode_property_table
 from twin.encode.tileset import Box, Tile, Tileset
 from twin.errors import ManifestError, TwinError
+from twin.read.osmcontext import OsmElement
 from twin.report import Report
 from twin.store import write_blob, write_json_atomic
 
+#: Report reasons of ways cut at the extract's edge: drawn with the nodes inside, or an area left out.
+CUT_KEPT = "context: cut at the extract's edge (drawn with the nodes inside)"
+CUT_AREA = "context: area cut at the extract's edge (its ring is open)"
 #: Keys a ``[context]`` table may hold.
 CONTEXT_KEYS = {"roads", "areas", "trees", "margin"}
 #: Side of a context tile (m).
@@ -120,7 +124,9 @@ def read_context(
     """The context features of OSM files, projected to ``crs`` and clipped to ``extent`` (working CRS).
 
     A feature met twice (a closed way read as a line and as an area by osmium, or in two sources) is kept
-    once; broken ones are skipped into the report.
+    once; broken ones are skipped into the report. A way cut at the extract's edge is reported as repaired
+    where what is left of it is drawn (a road's part inside), as skipped where it is an area whose ring is
+    no longer closed; self-intersecting areas are repaired (:func:`twin.context.osmfeatures.classify`).
     """
     from twin.read.osmcontext import read_osm_context
 
@@ -131,7 +137,9 @@ def read_context(
     for path in paths:
         for element in read_osm_context(path, report=report):
             try:
-                feature = classify(element, path.name)
+                feature = classify(element, path.name, report)
+                if element.cut:
+                    _report_cut(element, feature, report)
                 if feature is None:
                     continue
                 key = (type(feature).__name__, feature.id)
@@ -152,6 +160,14 @@ def read_context(
                 out.points.append(feature)
     out.read_seconds = round(time.perf_counter() - started, 3)
     return out
+
+
+def _report_cut(element: OsmElement, feature: Feature | None, report: Report) -> None:
+    """Report a way cut at the extract's edge: drawn with the nodes inside, or left out (an open area ring)."""
+    if feature is not None:
+        report.repair(element.id, CUT_KEPT)
+    elif area_kind(element.tags) is not None:
+        report.skip(element.id, CUT_AREA)
 
 
 def scene_context(
@@ -347,22 +363,23 @@ def _surface_tiles(
 
 
 def roads_tiles(
-    lines: Sequence[LineFeature], grid: HeightGrid | None, frame: Frame, compress: bool = True
+    lines: Sequence[LineFeature],
+    grid: HeightGrid | None,
+    frame: Frame,
+    compress: bool = True,
+    built: Any = None,
 ) -> dict[str, ContextContent]:
-    """The roads layer's tiles."""
-    pieces = road_pieces(lines)
+    """The roads layer's tiles (sidewalks and bridge decks with them; ``built``: the buildings, for sidewalks)."""
+    pieces = road_pieces(lines, built)
     if not pieces.lines:
         return {}
 
     def mesh(members: list[int]) -> tuple[Surface, np.ndarray, PropertyTable]:
-        part = RoadPieces(
-            [pieces.lines[i] for i in members],
-            [pieces.polygons[i] for i in members],
-            [pieces.classes[i] for i in members],
-        )
+        part = pieces.subset(members)
         surface = mesh_roads(part, grid)
-        columns = _rows(part.lines, part.classes)
-        columns["width"] = [round(line_width(line), 2) for line in part.lines]
+        kinds = [f"{c} bridge" if bridge else c for c, bridge in zip(part.classes, part.bridges, strict=True)]
+        columns = _rows(part.lines, kinds)
+        columns["width"] = [round(width, 2) for width in part.widths]
         return surface, road_colors(part, surface.owner), PropertyTable("road", CONTEXT_PROPERTIES, columns)
 
     return _surface_tiles(pieces.polygons, mesh, frame, compress)
@@ -436,7 +453,7 @@ def write_context(
     info: dict[str, Any] = {"read_seconds": context.read_seconds}
     blobs: set[str] = set()
     builders: list[tuple[str, bool, Callable[[], dict[str, ContextContent]]]] = [
-        ("roads", spec.roads, lambda: roads_tiles(context.lines, grid, frame, compress)),
+        ("roads", spec.roads, lambda: roads_tiles(context.lines, grid, frame, compress, avoid)),
         ("areas", spec.areas, lambda: areas_tiles(context.areas, grid, frame, compress)),
         ("trees", spec.trees, lambda: trees_tiles(_trees(context, grid, avoid), frame)),
     ]

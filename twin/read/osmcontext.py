@@ -32,6 +32,10 @@ CONTEXT_KEYS = ("highway", "railway", "landuse", "leisure", "natural", "amenity"
 EXPORT_KEYS = {"timestamp", "version", "changeset", "user", "uid", "id", "@id", "@type", "@timestamp", "@version"}
 #: Suffixes read as GeoJSON exports; everything else goes to osmium.
 GEOJSON_SUFFIXES = (".geojson", ".json")
+#: Report reasons: a way cut at the extract's edge, left out (the kept ones are reported by the caller).
+CUT_AWAY = "context: cut at the extract's edge (fewer than 2 nodes inside)"
+#: A multipolygon relation osmium could not assemble (members missing at the edge, or broken rings).
+UNASSEMBLED = "context: multipolygon not assembled (members cut at the extract's edge, or broken rings)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,8 @@ class OsmElement:
     id: str
     geometry: BaseGeometry
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: whether the way was cut at the extract's edge (some nodes missing: the geometry has those there are)
+    cut: bool = False
 
 
 def is_context(tags: Mapping[str, str]) -> bool:
@@ -51,8 +57,11 @@ def is_context(tags: Mapping[str, str]) -> bool:
 def read_osm_context(path: str | os.PathLike[str], *, report: Report) -> Iterator[OsmElement]:
     """The context elements of an OSM XML/PBF file or an OSM GeoJSON export, in EPSG:4326.
 
-    Raises :class:`SourceError` for a missing or unreadable file; elements whose geometry cannot be
-    built (nodes missing at the edge of an extract) are counted in the report as ``context_skipped``.
+    Raises :class:`SourceError` for a missing or unreadable file. A way cut at the edge of an extract
+    (some of its nodes missing from the file) keeps the nodes there are and comes with ``cut`` set (counted
+    as ``context_cut_at_edge``; skipped into the report where fewer than two nodes are left); a multipolygon
+    relation osmium cannot assemble is reported as skipped. Closed ways come as their ring too (a line), so
+    an area osmium cannot assemble (a self-intersecting ring) still reaches the classifier, which repairs it.
     """
     path = Path(path)
     if not path.is_file():
@@ -77,32 +86,56 @@ def _osmium_elements(path: Path, report: Report) -> Iterator[OsmElement]:
         iterator = iter(processor)
     except (RuntimeError, OSError, ValueError) as err:
         raise SourceError(f"cannot open OSM file {path}: {err}") from err
+    # Multipolygon relations with context tags, and those osmium made an area of (in either order).
+    relations: set[int] = set()
+    assembled: set[int] = set()
     while True:
         try:
-            obj = next(iterator)
+            obj: Any = next(iterator)
         except StopIteration:
-            return
+            break
         except (RuntimeError, OSError, ValueError, osmium.InvalidLocationError) as err:
             raise SourceError(f"cannot read OSM file {path}: {err}") from err
         tags = {tag.k: tag.v for tag in obj.tags}
         if not is_context(tags):
             continue
+        if obj.is_relation():
+            if tags.get("type") == "multipolygon":
+                relations.add(obj.id)
+            continue
+        if obj.is_area() and not obj.from_way():
+            assembled.add(obj.orig_id())
         try:
-            element = _osmium_element(obj, tags)
+            element = _osmium_way(obj, tags, report) if obj.is_way() else _osmium_element(obj, tags)
         except (osmium.InvalidLocationError, ValueError, ShapelyError):
             report.count("context_skipped")
             continue
         if element is not None:
             yield element
+    for ident in sorted(relations - assembled):
+        report.skip(f"relation/{ident}", UNASSEMBLED)
+
+
+def _osmium_way(obj: Any, tags: dict[str, str], report: Report) -> OsmElement | None:
+    """An open or closed way as a line of the nodes the file has; a way cut at the edge is reported."""
+    ident = f"way/{obj.id}"
+    nodes = list(obj.nodes)
+    coords = [(n.lon, n.lat) for n in nodes if n.location.valid()]
+    if len(coords) < len(nodes):
+        report.count("context_cut_at_edge")
+        if len(coords) < 2:
+            report.skip(ident, CUT_AWAY)
+            return None
+        # The ring of a cut area is no longer closed: it stays a line (a road keeps what is there); the
+        # caller reports it as kept or left out once it knows what the way is.
+        return OsmElement(ident, LineString(coords), tags, cut=True)
+    return OsmElement(ident, LineString(coords), tags) if len(coords) >= 2 else None
 
 
 def _osmium_element(obj: Any, tags: dict[str, str]) -> OsmElement | None:
-    """A node as a point, an open or closed way as a line, an assembled area as polygon(s); relations: None."""
+    """A node as a point, an assembled area as polygon(s); relations: None."""
     if obj.is_node():
         return OsmElement(f"node/{obj.id}", Point(obj.location.lon, obj.location.lat), tags)
-    if obj.is_way():
-        coords = [(n.lon, n.lat) for n in obj.nodes]
-        return OsmElement(f"way/{obj.id}", LineString(coords), tags) if len(coords) >= 2 else None
     if obj.is_area():
         polygons = []
         for outer in obj.outer_rings():
