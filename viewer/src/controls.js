@@ -1,9 +1,12 @@
 /**
  * Desktop and touch navigation: map-like orbit/pan/zoom (three's MapControls) and a walk mode at
- * eye height (WASD/arrow keys, drag to look; on touch one finger looks, two fingers walk).
+ * eye height (WASD/arrow keys, drag to look; on touch one finger looks, two fingers walk). The walker
+ * stands on the ground under it: `groundAt(x, z)` (the terrain layer sets it, ground.js) where there is
+ * terrain, else the scene's flat ground `groundY`.
  */
 import { Euler, Vector3 } from 'three';
 import { MapControls } from 'three/addons/controls/MapControls.js';
+import { eyeY } from './ground.js';
 
 /** Eye height above the ground in walk mode, metres. */
 export const EYE_HEIGHT = 1.7;
@@ -22,6 +25,9 @@ export class Navigation {
     this.map.maxPolarAngle = Math.PI / 2 - 0.02; // never look from below the ground
     this.mode = 'orbit';
     this.groundY = 0;
+    /** @type {((x: number, z: number) => number|null)|null} the ground's height under a scene point */
+    this.groundAt = null;
+    this._sinceGround = 0;
     this.keys = new Set();
     this._euler = new Euler(0, 0, 0, 'YXZ');
     this._drag = null;
@@ -63,7 +69,7 @@ export class Navigation {
     if (mode === 'walk') {
       // Drop to eye height where the camera looks at the ground, facing the same way.
       const target = this.map.target;
-      this.camera.position.set(target.x, this.groundY + EYE_HEIGHT, target.z);
+      this.camera.position.set(target.x, this.eyeY(target.x, target.z), target.z);
       this._euler.setFromQuaternion(this.camera.quaternion);
       this._euler.x = 0;
       this._euler.z = 0;
@@ -119,7 +125,18 @@ export class Navigation {
     const f = new Vector3(0, 0, -1).applyQuaternion(this.camera.quaternion).setY(0).normalize();
     const r = new Vector3().crossVectors(f, this.camera.up).normalize();
     this.camera.position.addScaledVector(f, forward).addScaledVector(r, right);
-    this.camera.position.y = this.groundY + EYE_HEIGHT;
+    this.camera.position.y = this.eyeY(this.camera.position.x, this.camera.position.z);
+    this._sinceGround = 0;
+  }
+
+  /**
+   * The walker's eye height at a scene point: the ground there (terrain) or the flat ground, plus EYE_HEIGHT.
+   * @param {number} x
+   * @param {number} z
+   * @returns {number}
+   */
+  eyeY(x, z) {
+    return eyeY(this.groundAt?.(x, z) ?? null, this.groundY, EYE_HEIGHT);
   }
 
   /**
@@ -135,6 +152,12 @@ export class Navigation {
       const turn = (k.has('ArrowLeft') ? 1 : 0) - (k.has('ArrowRight') ? 1 : 0);
       if (turn) this._look(-turn * dt * 400, 0);
       if (fwd || side) this._moveBy(side * speed, fwd * speed);
+      // Standing still, the ground may still change under the walker (finer terrain tiles arriving).
+      this._sinceGround += dt;
+      if (this._sinceGround > 0.2) {
+        this._sinceGround = 0;
+        this.camera.position.y = this.eyeY(this.camera.position.x, this.camera.position.z);
+      }
     } else if (this.mode === 'orbit') {
       // Arrow keys pan the map (MapControls listens only when `listenToKeyEvents` is called).
       const pan = new Vector3(

@@ -5,6 +5,8 @@
  * a day (the data's last full day by default; "now" for a live source), and a station's chart (uPlot) on
  * a pick. In VR the time control hangs under the XR menu and the chart is a board in front of the visitor.
  * Without the sensors API (a static build folder) or without stations the layer stays out of sight.
+ * Markers and sections stand on the ground: the terrain under each point where the scene has terrain
+ * (placed again as finer terrain tiles arrive), else the scene's lowest point.
  */
 import { Ray, Vector2, Vector3 } from 'three';
 import { ecefToEnu, enuToWorld, geodeticToEcef } from '../geo.js';
@@ -43,6 +45,7 @@ export class SensorsLayer {
     this.max = 1;
     this.picked = null;
     this._since = LAYOUT_SECONDS;
+    this._heights = new Map();
     this._down = new Vector2();
     this._seq = 0;
   }
@@ -97,6 +100,8 @@ export class SensorsLayer {
     this.stepper.pause();
     this.stepper.setSteps([], 0);
     this.markers.setStations([]);
+    /** @type {Map<string, number>} the last known ground under each station point */
+    this._heights = new Map();
     this.panel.el.hidden = true;
     this.closeChart();
     this.base = sceneObj.id ? `/api/scenes/${encodeURIComponent(sceneObj.id)}/sensors` : null;
@@ -129,12 +134,18 @@ export class SensorsLayer {
     const { sceneInfo } = this.ctx;
     const origin = sceneInfo.scene?.origin;
     if (!origin || !this.features.length) return;
-    const ground = (sceneInfo.bounds?.box.min.y ?? 0) + LIFT;
+    const flat = sceneInfo.bounds?.box.min.y ?? 0;
+    const terrain = this.ctx.host.get('terrain');
     const local = ([lon, lat]) => {
       const p = new Vector3(...enuToWorld(ecefToEnu(origin, geodeticToEcef(lon, lat, origin.height ?? 0))));
-      p.y = ground;
+      // A point whose terrain tile is out of view now keeps the height it had.
+      const key = `${lon},${lat}`;
+      const ground = terrain?.heightAt(p.x, p.z) ?? this._heights.get(key) ?? null;
+      if (ground !== null) this._heights.set(key, ground);
+      p.y = (ground ?? flat) + LIFT;
       return p;
     };
+    this._terrainState = this._terrainKey();
     const stations = this.features.map((f) => {
       const g = f.geometry ?? {};
       const line = g.type === 'LineString' ? g.coordinates.map(local) : [];
@@ -311,11 +322,18 @@ export class SensorsLayer {
   }
 
   // frame ---------------------------------------------------------------------------------------------
+  /** What the terrain has loaded (a change places the stations again on the finer ground). */
+  _terrainKey() {
+    const info = this.ctx.host.get('terrain')?.info();
+    return info ? `${info.url}|${info.models}|${info.loadProgress}` : '';
+  }
+
   update(dt) {
     if (this.stepper.tick(dt)) this._apply();
     this._since += dt;
     if (this._since < LAYOUT_SECONDS || !this.markers.stations.length) return;
     this._since = 0;
+    if (this._terrainKey() !== this._terrainState) this._place();
     const { renderer, camera, world } = this.ctx;
     const cam = renderer.xr.isPresenting ? renderer.xr.getCamera() : camera;
     cam.updateMatrixWorld(true);

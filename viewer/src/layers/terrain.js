@@ -3,7 +3,10 @@
  * placed like the buildings (same origin), under them. A variant with designs has a terrain of its own
  * (its sites levelled, every other tile the city's blob); the layer follows the active variant. Where
  * there is terrain, the flat ground plane of the sun layer is hidden (it stays a jump target in XR).
+ * `heightAt(x, z)` is the ground under a scene point (ground.js): the desktop walker and the VR visitor
+ * stand on it, sensor stations are placed on it.
  */
+import { GroundProbe } from '../ground.js';
 import { createTiles } from '../tiles.js';
 import { BASE } from '../variants.js';
 
@@ -31,6 +34,18 @@ export class TerrainLayer {
 
   init(ctx) {
     this.ctx = ctx;
+    this.probe = new GroundProbe(ctx.world, () => (this.current ? [this.current.group] : []));
+    if (ctx.nav) ctx.nav.groundAt = (x, z) => this.heightAt(x, z);
+  }
+
+  /**
+   * The terrain's height under a scene point, or null (no terrain, or none loaded there).
+   * @param {number} x world-local x
+   * @param {number} z world-local z
+   * @returns {number|null}
+   */
+  heightAt(x, z) {
+    return this.current ? this.probe.heightAt(x, z) : null;
   }
 
   dispose() {

@@ -37,6 +37,7 @@ export class XRLayer {
       ground: sun()?.lighting.ground,
       variants: () => info.variants,
       tiles: () => this.tiles,
+      groundAt: (x, z) => host.get('terrain')?.heightAt(x, z) ?? null,
       bounds: () => info.bounds,
       hooks: {
         nextVariant: (step) => info.variants?.next(step),

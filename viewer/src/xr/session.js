@@ -5,7 +5,9 @@
  *
  * Modes: 'tabletop' (the miniature on the table; trigger on the model jumps to street level there,
  * squeeze grabs it) and 'street' (1:1; trigger on a building opens its info panel, thumbstick
- * forward aims the teleport arc and teleports on release, thumbstick left/right snap-turns).
+ * forward aims the teleport arc and teleports on release, thumbstick left/right snap-turns). At street
+ * level the world is kept so that the ground under the visitor's head (`groundAt`, the terrain) is at the
+ * floor: the visitor walks on the slope at eye height, as the desktop walker does.
  * The right controller's trigger on the menu presses its buttons.
  */
 import { BufferGeometry, Line, LineBasicMaterial, Mesh, MeshBasicMaterial, Ray, RingGeometry, Vector3 } from 'three';
@@ -15,6 +17,8 @@ import { Tabletop } from './tabletop.js';
 import { Teleport } from './teleport.js';
 
 const SNAP_ANGLE = Math.PI / 6;
+/** Share of the gap between the ground under the head and the floor closed per frame (smooth on slopes). */
+const LEVEL_RATE = 0.25;
 
 /**
  * Which immersive modes the browser offers.
@@ -37,6 +41,7 @@ export class XRExperience {
    * @param {import('three').Object3D} ctx.world group holding tiles, ground and sun
    * @param {() => import('../variants.js').VariantManager|null} ctx.variants
    * @param {() => Iterable<import('3d-tiles-renderer').TilesRenderer>} [ctx.tiles] every tileset of the scene
+   * @param {(x: number, z: number) => number|null} [ctx.groundAt] the ground's height under a world-local point
    * @param {import('../picking.js').Picker} ctx.picker
    * @param {import('three').Mesh} [ctx.ground] ground plane, a valid jump target from the table-top
    * @param {() => {box: import('three').Box3, sphere: import('three').Sphere}|null} ctx.bounds scene bounds in world-local coordinates
@@ -250,8 +255,28 @@ export class XRExperience {
     this.tabletop.hide();
     this.info.hide();
     this.hooks.onMode?.('street');
-    this.teleport.jumpToStreet(this.world, scenePoint, b ? b.box.min.y : scenePoint.y, this.headPosition());
+    const ground = this.groundAt?.(scenePoint.x, scenePoint.z) ?? (b ? b.box.min.y : scenePoint.y);
+    this.teleport.jumpToStreet(this.world, scenePoint, ground, this.headPosition());
     this.lastJump = scenePoint.clone();
+  }
+
+  /**
+   * At street level, move the world up or down so the ground under the head comes to the floor.
+   * @param {number} rate share of the gap closed now (1: at once)
+   * @returns {number|null} the gap before (m), or null where no ground is known under the head
+   */
+  level(rate = LEVEL_RATE) {
+    if (this.mode !== 'street' || !this.groundAt) return null;
+    const head = this.viewerScenePosition();
+    const ground = this.groundAt(head.x, head.z);
+    if (ground === null) return null;
+    const floor = this.world.localToWorld(head.set(head.x, ground, head.z)).y;
+    const gap = this.teleport.floorY - floor;
+    if (Math.abs(gap) > 1e-3) {
+      this.world.position.y += gap * rate;
+      this.world.updateMatrixWorld(true);
+    }
+    return gap;
   }
 
   /**
@@ -285,6 +310,7 @@ export class XRExperience {
     const visible = new Set(this.variants()?.visible() ?? []);
     for (const tiles of this._allTiles()) if (visible.has(tiles) || tiles.group.visible) tiles.setResolutionFromRenderer(cam, this.renderer);
     if (this.mode === 'tabletop' && this.tabletop.grabbing) this.tabletop.update(this.world);
+    if (this.mode === 'street' && this.frames % 6 === 0) this.level();
     this._arHitTest(frame);
     const right = this.hands.right;
     const pad = right?.userData.gamepad;
@@ -295,7 +321,10 @@ export class XRExperience {
         this.teleport.aim(right);
       } else if (this._stick.aiming) {
         this._stick.aiming = false;
-        if (this.teleport.target) this.teleport.teleportTo(this.world, this.teleport.target, this.headPosition());
+        if (this.teleport.target) {
+          this.teleport.teleportTo(this.world, this.teleport.target, this.headPosition());
+          this.level(1);
+        }
         this.teleport.hide();
       }
       if (Math.abs(x) > 0.7 && !this._stick.turned) {
