@@ -133,6 +133,7 @@ def test_a_bad_design_fails_only_its_variant(variant_build: tuple[Path, Path]) -
     assert [v["id"] for v in scene["variants"]] == ["house"]  # the city and the good variant are built
     failed = {f["id"]: f for f in json.loads((out / "report.json").read_text())["variants_failed"]}
     assert set(failed) == {*BROKEN, "far-away"}
+    assert scene["variants_failed"] == list(failed.values())
     for variant, name in BROKEN.items():
         assert failed[variant]["design"] == f"d-{variant}" and failed[variant]["file"] == name
         assert failed[variant]["title"] == f"Broken {variant}" and failed[variant]["error"]
