@@ -10,8 +10,6 @@ floats.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..tile.quadtree import MAX_DEPTH
@@ -28,13 +26,30 @@ def content_level(root: Bounds, max_side: float) -> int:
     return depth
 
 
-def task_level(content: int, buildings: int, per_task: int, workers: int = 1) -> int:
-    """The depth whose nodes become tiling tasks: above the content level, about ``per_task`` buildings each
-    and at least four per worker where the content level allows."""
-    if content == 0:
-        return 0
-    wanted = max(buildings / per_task, 4.0 * workers, 1.0)
-    return max(0, min(content - 1, math.ceil(math.log(wanted, 4))))
+def task_nodes(cells: dict[str, int], depth: int, target: int) -> dict[str, list[str]]:
+    """Tiling tasks: node key → the cells (keys at ``depth``, with their building counts) it takes.
+
+    A node becomes a task once it holds at most ``target`` buildings (or is a cell itself), so a dense
+    district is cut finer than the countryside and a task's memory stays bounded by ``target``.
+    """
+    totals: dict[str, int] = {}
+    for key, n in cells.items():
+        for d in range(depth + 1):
+            totals[key[:d]] = totals.get(key[:d], 0) + n
+    tasks: dict[str, list[str]] = {}
+
+    def visit(key: str, under: list[str]) -> None:
+        if totals[key] <= target or len(key) >= depth:
+            tasks[key] = under
+            return
+        for q in "0123":
+            child = [cell for cell in under if cell[len(key)] == q]
+            if child:
+                visit(key + q, child)
+
+    if totals:
+        visit("", sorted(cells))
+    return tasks
 
 
 def node_bounds(root: Bounds, key: str) -> Bounds:

@@ -39,7 +39,7 @@ from ..tile import Blocks, TileNode, block_buildings, coarse_parents
 from ..tile.lod import SWITCH
 from ..tile.lod import enabled as coarse_enabled
 from ..tile.quadtree import square_bounds
-from .grid import Bounds, content_level, node_bounds, task_level
+from .grid import Bounds, content_level, node_bounds, task_nodes
 from .partitions import plan_partitions
 from .settings import DaskSettings
 from .tasks import (
@@ -186,15 +186,12 @@ def _duplicates(reads: Sequence[ReadSummary]) -> list[np.ndarray]:
     return [seen[drop & (owner == i)] for i in range(len(reads))]
 
 
-def _top(root: Bounds, depth: int, nodes: dict[str, NodeSummary]) -> TileNode:
-    """The tree above the task level: tiles too wide for content, over the nodes' subtrees."""
-    if depth == 0:
-        return nodes[""].tree
-
-    occupied = {k[:d] for k in nodes for d in range(depth + 1)}
+def _top(root: Bounds, nodes: dict[str, NodeSummary]) -> TileNode:
+    """The tree above the tasks' nodes: tiles too wide for content, over the nodes' subtrees."""
+    occupied = {k[:d] for k in nodes for d in range(len(k) + 1)}
 
     def make(key: str, bounds: Bounds) -> TileNode:
-        if len(key) == depth:
+        if key in nodes:
             return nodes[key].tree
         children = [make(key + str(q), node_bounds(bounds, str(q))) for q in range(4) if key + str(q) in occupied]
         side = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
@@ -260,7 +257,8 @@ def build_city(
         hi = np.max([reads[i].centroids[1] for i in live], axis=0)
         frame = Frame.from_bounds(crs, (lo[0], lo[1], hi[0], hi[1]), scene.z0_height)
         root = square_bounds(np.array([lo, hi]))
-        depth = task_level(content_level(root, scene.max_tile_side), total, settings.task_buildings, workers)
+        # Buckets one level above the content tiles: every node there and above is too wide to hold buildings.
+        depth = max(content_level(root, scene.max_tile_side) - 1, 0)
         if depth > 0 and not coarse_enabled():
             raise BuildError(f"{SWITCH}=0: a Dask build joins its nodes through the coarse stand-ins; unset it")
         offsets = np.concatenate([[0], np.cumsum(counts)])
@@ -273,39 +271,43 @@ def build_city(
             cancel,
         )
         clock["split"] = time.perf_counter()
-        members: dict[str, list[int]] = {}
-        sizes: dict[str, int] = {}
+        buckets: dict[str, list[int]] = {}
+        cells: dict[str, int] = {}
         for split in splits:
             report.merge(split.report)
             for key, n in split.counts.items():
-                members.setdefault(key, []).append(split.index)
-                sizes[key] = sizes.get(key, 0) + n
-        keys = sorted(members)
+                buckets.setdefault(key, []).append(split.index)
+                cells[key] = cells.get(key, 0) + n
+        target = max(1, min(settings.task_buildings, -(-total // (4 * max(workers, 1)))))
+        tasks = task_nodes(cells, depth, target)
+        keys = sorted(tasks)
+        takes = {k: [(cell, p) for cell in tasks[k] for p in buckets[cell]] for k in keys}
         previous_blobs = Path(previous).resolve() / "blobs" if previous is not None else blob_dir
         settings_t = (scene.tile_budget, scene.max_tile_side, compress)
         nodes: list[NodeSummary] = _run(
             client,
             tile_node,
             [
-                (k, members[k], root, frame, settings_t, blob_dir, scratch, (earlier or scratch, previous_blobs), salt)
+                (k, takes[k], root, frame, settings_t, blob_dir, scratch, (earlier or scratch, previous_blobs), salt)
                 for k in keys
             ],
             "tiles",
             progress,
             cancel,
-            priorities=[sizes[k] for k in keys],
+            priorities=[sum(cells[c] for c in tasks[k]) for k in keys],
         )
         clock["tiles"] = time.perf_counter()
         scratch_bytes = sum(p.stat().st_size for d in ("parts", "buckets") for p in (scratch / d).rglob("*"))
+    clock["close"] = time.perf_counter()
     by_key = {n.key: n for n in nodes}
-    tree = _top(root, depth, by_key)
+    tree = _top(root, by_key)
     contents: dict[str, TileContent] = {}
     coarse: list[str] = []
     for node in nodes:
         contents.update(node.contents)
         coarse.extend(node.coarse)
         report.merge(node.report)
-    if depth > 0:
+    if "" not in by_key:
         known: dict[str, Blocks] = {}
         for node in nodes:
             if node.blocks is None:
@@ -325,14 +327,15 @@ def build_city(
         "workers": workers,
         "partitions": len(parts),
         "partitions_reused": sum(r.reused for r in reads),
-        "task_level": depth,
+        "bucket_level": depth,
+        "node_levels": sorted({len(k) for k in keys}),
         "nodes": len(nodes),
         "nodes_reused": sum(n.reused for n in nodes),
         "scratch_bytes": scratch_bytes,
         # Wall time of each round (from the client) and the summed time of its tasks (on the workers).
         "seconds": {
             stage: round(clock[stage] - clock[before], 2)
-            for before, stage in pairwise(("started", "cluster", "read", "split", "tiles"))
+            for before, stage in pairwise(("started", "cluster", "read", "split", "tiles", "close"))
         },
         "task_seconds": {
             "read": round(sum(r.seconds for r in reads), 2),
@@ -341,7 +344,7 @@ def build_city(
         },
     }
     clock["join"] = time.perf_counter()
-    report.info["dask"]["seconds"]["join"] = round(clock["join"] - clock["tiles"], 2)
+    report.info["dask"]["seconds"]["join"] = round(clock["join"] - clock["close"], 2)
     ext = [reads[i].extent for i in live if reads[i].extent is not None]
     extent = np.array([np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)]) if ext else None
     parts_kept = [(reads[i].fingerprint, drops[i]) for i in live]

@@ -210,7 +210,7 @@ def _frame_text(frame: Frame) -> str:
 
 def tile_node(
     key: str,
-    parts: Sequence[int],
+    cells: Sequence[tuple[str, int]],
     root: Bounds,
     frame: Frame,
     settings: tuple[float, float, bool],
@@ -221,16 +221,22 @@ def tile_node(
 ) -> NodeSummary:
     """Build, mesh and encode the subtree of node ``key`` from its buckets; the node's summary.
 
-    settings : (tile budget, max tile side, compress); earlier : an earlier build's (scratch, blob folder)
+    cells : the buckets it takes, (cell key, partition index); settings : (tile budget, max tile side,
+    compress); earlier : an earlier build's (scratch, blob folder)
     """
     started = time.perf_counter()
     budget, max_side, compress = settings
     h = hashlib.sha256(f"{salt}|{key}|{root}|{_frame_text(frame)}|{settings}".encode())
+    files = [scratch / "buckets" / cell / f"{p:06d}" for cell, p in sorted(cells)]
     blobs: list[bytes] = []
-    for p in parts:
-        blobs.append((scratch / "buckets" / key / f"{p:06d}").read_bytes())
+    for path in files:
+        blobs.append(path.read_bytes())
+        h.update(f"{path.parent.name}/{path.name}|{len(blobs[-1])}|".encode())
         h.update(blobs[-1])
-    index = np.concatenate([_load(scratch / "buckets" / key / f"{p:06d}.index") for p in parts])
+    # In city order (partition, then row), as the single-machine build holds them.
+    index = np.concatenate([_load(path.with_suffix(".index")) for path in files])
+    order = np.argsort(index, kind="stable")
+    index = index[order]
     name = f"nodes/{h.hexdigest()[:32]}"
     cached = _reuse(name, scratch, earlier[0] if earlier else None)
     if cached is not None:
@@ -238,8 +244,10 @@ def tile_node(
         if adopt_blobs([c.uri for c in summary.contents.values()], earlier[1] if earlier else blob_dir, blob_dir):
             summary.reused = True
             return _in_city(summary, index, started)
-    buildings = [b for data in blobs for b in pickle.loads(data)]
+    loaded = [b for data in blobs for b in pickle.loads(data)]
     del blobs
+    buildings = [loaded[i] for i in order]
+    del loaded
     m = building_measures(buildings)
     tree = build_quadtree(
         m["centroid"],
