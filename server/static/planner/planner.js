@@ -557,7 +557,8 @@ function follow(id) {
     following = null;
     $('cancel').disabled = true;
     await refresh();
-    if (b.state === 'succeeded') say(`Build ${b.id} succeeded: preview it or publish it below.`);
+    // A succeeded build's error names the variants whose design failed (left out; the rest was built).
+    if (b.state === 'succeeded') say(`Build ${b.id} succeeded: preview it or publish it below.${b.error ? ` Left out: ${b.error}.` : ''}`, Boolean(b.error));
     else say(`Build ${b.id} ${b.state}${b.error ? `: ${b.error}` : '.'}`, true);
   };
   // Lost track (network, token revoked): stop, say so, and let the next refresh pick the build up again.
