@@ -66,6 +66,17 @@ def _connection_limits(settings: Settings) -> dict[str, Any]:
     }
 
 
+def check_database(settings: Settings) -> str:
+    """Open (and migrate) the database once, before the server's workers start; returns it for the log.
+
+    An unreachable or malformed ``TWIN_DATABASE_URL`` is :class:`server.errors.StorageUnavailable` naming the
+    host and port.
+    """
+    from server.storage import Database
+
+    return Database(settings.database).connection.dialect.describe()
+
+
 def token_create(settings: Settings, role: str, scenes: list[str], name: str) -> str:
     """Create a token and return its secret (shown once; only its sha256 is stored)."""
     from server.auth import create_token
@@ -89,8 +100,8 @@ def token_revoke(settings: Settings, token_id: int) -> None:
     Database(settings.database).tokens.revoke(token_id)
 
 
-def publish_folder(settings: Settings, scene: str, folder: Path, title: str | None = None) -> str:
-    """Import a build folder made by ``twin build`` into the store and publish it; returns the build id.
+def publish_folder(settings: Settings, scene: str, folder: Path | str, title: str | None = None) -> str:
+    """Import a build folder made by ``twin build`` (a path or ``s3://...``) into the store, publish it; returns its id.
 
     Registers the scene if needed (manifest ``<scenes_dir>/<scene>/scene.toml`` when it exists).
     """
@@ -193,7 +204,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve published scenes, the viewer (/) and the planner page (/planner)."""
         settings = _settings(config, host=host, port=port, workers=workers, data_dir=data_dir)
-        console.print(f"serving {settings.data_dir} at http://{settings.host}:{settings.port}/")
+        try:
+            database = check_database(settings)
+        except TwinError as exc:  # an unreachable or wrong TWIN_DATABASE_URL: one clear line, no traceback
+            fail(exc)
+            return
+        console.print(f"serving {settings.data_dir} ({database}) at http://{settings.host}:{settings.port}/")
         serve(settings)
 
     @app.command("demo")
@@ -245,7 +261,10 @@ def register(app: typer.Typer) -> None:
     @token_app.command("list")
     def token_list_command(config: ConfigOpt = None) -> None:
         """List tokens (never their secrets)."""
-        sys.stdout.write(json.dumps(token_list(_settings(config)), indent=2, default=str) + "\n")
+        try:
+            sys.stdout.write(json.dumps(token_list(_settings(config)), indent=2, default=str) + "\n")
+        except TwinError as exc:
+            fail(exc)
 
     @token_app.command("revoke")
     def token_revoke_command(token_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:

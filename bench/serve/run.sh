@@ -7,6 +7,12 @@
 #
 # Without BUILD_FOLDER a small folder is made by tests/server/buildfolder.py. Results go to stdout and to
 # bench/serve/results.txt (or $RESULTS). `make bench-setup` installs wrk and nginx.
+#
+# ACCEL=1 adds, in the same run, our server behind nginx in X-Accel-Redirect mode (docs/scaleout.md, "Tiles
+# behind nginx or a CDN"): nginx proxies /tiles/ to a second `twin serve` with TWIN_ACCEL_REDIRECT=/_twin_blobs/,
+# which checks the request and answers published blobs with a header naming public-blobs/, which nginx then
+# sends itself. Each target is loaded as nginx static, twin alone, twin behind nginx; LONG=0 skips the 200-client
+# run; bench/serve/table.py turns the output into the README's table and JSON.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -38,6 +44,10 @@ export TWIN_MAX_CONNECTIONS_PER_CLIENT=1000
 "$PY" -c "from pathlib import Path; from server.cli import publish_folder; from server.settings import load_settings; publish_folder(load_settings(), 'bench', Path('$FOLDER'))"
 TWIN_PORT=8771 TWIN_WORKERS=$WORKERS "$PY" -c "from server.cli import serve; from server.settings import load_settings; serve(load_settings())" &
 echo $! > $WORK/twin.pid
+if [ "${ACCEL:-0}" = 1 ]; then
+  TWIN_PORT=8774 TWIN_WORKERS=$WORKERS TWIN_ACCEL_REDIRECT=/_twin_blobs/ "$PY" -c "from server.cli import serve; from server.settings import load_settings; serve(load_settings())" &
+  echo $! > $WORK/twin-accel.pid
+fi
 
 # nginx: same folder, sendfile, access log off, one worker per core (its default tuning for static files)
 mkdir -p $WORK/nginx
@@ -51,11 +61,29 @@ http {
   sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_requests 1000000;
   types { application/json json; model/gltf-binary glb; }
   server { listen 127.0.0.1:8772; root $FOLDER; etag on; gzip_static on; }
+  # our server behind nginx: the app decides, nginx sends published blobs from public-blobs/ (X-Accel-Redirect)
+  upstream twin { server 127.0.0.1:8774; keepalive 64; }
+  server {
+    listen 127.0.0.1:8773;
+    location /tiles/ { proxy_pass http://twin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location /_twin_blobs/ {
+      internal;
+      alias $WORK/data/scenes/;
+      etag on;
+      add_header Access-Control-Allow-Origin \$upstream_http_access_control_allow_origin always;
+      add_header Access-Control-Expose-Headers \$upstream_http_access_control_expose_headers always;
+    }
+  }
 }
 NGINX
 chmod -R a+rX "$WORK" "$FOLDER" 2>/dev/null || true
 nginx -c $WORK/nginx/nginx.conf -p $WORK/nginx
 for i in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:8771/tiles/bench/tileset.json && break; sleep 0.2; done
+if [ "${ACCEL:-0}" = 1 ]; then
+  for i in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:8773/tiles/bench/tileset.json && break; sleep 0.2; done
+  # the blob through nginx must be the folder's bytes, not the app's empty X-Accel answer
+  curl -sf http://127.0.0.1:8773/tiles/bench/$GLB | cmp - "$FOLDER/$GLB"
+fi
 
 run() {  # name url connections duration
   local out
@@ -68,10 +96,16 @@ run() {  # name url connections duration
 }
 {
   echo "# $(date -u +%FT%TZ) $(nproc) cores, our server: $WORKERS uvicorn workers"
+  if [ "${ACCEL:-0}" = 1 ]; then
+    echo "# glb through nginx + X-Accel-Redirect answers with:"
+    curl -sI -H 'Origin: https://viewer.example' "http://127.0.0.1:8773/tiles/bench/$GLB" | tr -d '\r' |
+      grep -iE '^(http|content-type|content-length|cache-control|etag|access-control|x-accel)' | sed 's/^/#   /'
+  fi
   for target in tileset.json "$GLB"; do
     run "nginx" "http://127.0.0.1:8772/$target" 32 "$DURATION"
     run "twin" "http://127.0.0.1:8771/tiles/bench/$target" 32 "$DURATION"
+    if [ "${ACCEL:-0}" = 1 ]; then run "twin+nginx x-accel" "http://127.0.0.1:8773/tiles/bench/$target" 32 "$DURATION"; fi
   done
-  run "twin 200 clients $LONG" "http://127.0.0.1:8771/tiles/bench/$GLB" 200 "$LONG"
+  if [ "$LONG" != 0 ]; then run "twin 200 clients $LONG" "http://127.0.0.1:8771/tiles/bench/$GLB" 200 "$LONG"; fi
 } | tee "${RESULTS:-bench/serve/results.txt}"
 kill "$(cat $WORK/nginx/nginx.pid)" 2>/dev/null || true

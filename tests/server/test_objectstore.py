@@ -249,7 +249,7 @@ def test_twin_build_out_s3_round_trip(tmp_path: Path, s3_bucket: str) -> None:
             assert ours == theirs, rel
     # the server imports the build straight from the bucket and serves it
     s3_settings = make_settings(tmp_path, store_url=f"{s3_bucket}/{PREFIX}", store_pointer_ttl_seconds=0.0)
-    cli.publish_folder(s3_settings, "demo", url)  # type: ignore[arg-type]
+    cli.publish_folder(s3_settings, "demo", url)
     client = TestClient(create_app(s3_settings))
     served = client.get("/tiles/demo/tileset.json", headers={"accept-encoding": "identity"})
     assert served.content == storage.get("out/demo/tileset.json")
