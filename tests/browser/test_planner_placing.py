@@ -52,7 +52,7 @@ def test_find_show_place_by_centre_keep_and_build(planner: Any, server: PlannerS
     sign_in(page, server.token)
     message(page, "Signed in")
     page.get_by_role("button", name="Start build").click()
-    message(page, "succeeded", timeout=60_000)
+    first = message(page, "succeeded", timeout=60_000).split()[1]
     page.wait_for_function("window.__planner.map.drawn.buildings > 100 && window.__planner.map.drawn.streets > 5")
     page.get_by_label("Design file", exact=True).set_input_files(str(HOUSE))
     page.get_by_role("button", name="Upload", exact=True).click()
@@ -132,3 +132,16 @@ def test_find_show_place_by_centre_keep_and_build(planner: Any, server: PlannerS
     assert cells[4] == f"stayed ({cells[2]})", cells
     page.wait_for_function("window.__planner.map.drawn.built")
     assert page.evaluate("window.__planner.map.builtOutline.length") == len(upload["info"]["footprint"])
+
+    # Publishing the older build asks first; saying no publishes nothing.
+    asked: list[Any] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append((dialog.type, dialog.message))
+        dialog.dismiss()
+
+    page.once("dialog", answer)
+    page.get_by_role("button", name=f"Publish build {first}").click()
+    page.wait_for_timeout(300)
+    assert asked == [("confirm", f"Build {first} is older than build {build}. Publish it anyway?")], asked
+    assert server.get_json(f"/api/scenes/{SCENE_ID}")[0] == 404  # nothing was published
