@@ -178,7 +178,7 @@ def _working_crs(scene: Scene) -> str:
 def _duplicates(reads: Sequence[ReadSummary]) -> list[np.ndarray]:
     """Per partition, the id hashes of its buildings that an earlier partition read first."""
     seen = np.concatenate([r.seen for r in reads]) if reads else np.zeros(0, np.uint64)
-    owner = np.repeat(np.arange(len(reads)), [len(r.seen) for r in reads])
+    owner = np.repeat(np.arange(len(reads), dtype=np.int32), [len(r.seen) for r in reads])
     kept = np.concatenate([r.kept for r in reads]) if reads else np.zeros(0, bool)
     later = np.ones(len(seen), bool)
     later[np.unique(seen, return_index=True)[1]] = False
