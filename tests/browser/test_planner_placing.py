@@ -59,8 +59,12 @@ def test_find_show_place_by_centre_keep_and_build(planner: Any, server: PlannerS
     message(page, "Uploaded pmndrs_house-5.glb")
 
     # Find an address: the map centres on the building and highlights it; the street names are drawn.
-    page.get_by_label("Find an address or building id").fill("Osterstraße 176")
-    page.get_by_label("Find an address or building id").press("Enter")
+    search = page.get_by_label("Find an address or building id")
+    search.fill(OTHER[0])  # by id
+    search.press("Enter")
+    map_info(page, OTHER[0])
+    search.fill("osterstrasse 176")  # case and ß do not matter
+    search.press("Enter")
     assert map_info(page, TARGET[0]) == f"{TARGET[0]}: Osterstraße 176, 20255 Hamburg"
     drawn = page.evaluate("window.__planner.map.drawn")
     assert drawn["highlight"] == TARGET[0] and drawn["houseNumbers"] >= 10, drawn  # house numbers, zoomed in
@@ -128,6 +132,8 @@ def test_find_show_place_by_centre_keep_and_build(planner: Any, server: PlannerS
     at = built["designs"][0]["placement"]["footprint_centre"]
     assert math.hypot((at["lon"] - lon) * math.cos(math.radians(lat)), at["lat"] - lat) * M_PER_DEG < 0.05
     assert TARGET[0] not in built["removed"] and TARGET[0] in {p["id"] for p in built["partial"]}
+    page.wait_for_function("document.getElementById('design-report').textContent.includes('as built by build')")
+    assert "(its footprint's centre)" in str(page.locator("#design-report").text_content())
     cells = overlap_row(page, TARGET[0], "stays", last="stayed")
     assert cells[4] == f"stayed ({cells[2]})", cells
     page.wait_for_function("window.__planner.map.drawn.built")

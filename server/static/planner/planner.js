@@ -364,7 +364,9 @@ function describe(b) {
 function findOnMap() {
   const q = $('map-search').value.trim();
   if (!q) return;
-  const norm = (t) => t.toLowerCase().replace(/[,\s]+/g, ' ').trim();
+  // Case, commas, accents and ß do not matter: "osterstrasse 176" finds "Osterstraße 176".
+  const norm = (t) => t.toLowerCase().replace(/ß/g, 'ss').normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[,\s]+/g, ' ').trim();
   const n = norm(q);
   const found = map.buildings.find((b) => b.id === q)
     ?? map.buildings.find((b) => b.address && norm(b.address.split(',')[0]) === n)
@@ -485,9 +487,12 @@ function showReport(variant, design, placement) {
   }
   if (placement) {
     const o = placement.origin ?? {};
+    const c = placement.footprint_centre ?? {};
+    const by = placement.route === 'anchor' ? 'the anchor' : `the file's georeference (${placement.route})`;
     lines.push(
-      `Placed by ${placement.route === 'anchor' ? 'the anchor' : `the file's georeference (${placement.route})`} at ` +
-        `${o.lon?.toFixed(6)}, ${o.lat?.toFixed(6)}, heading ${placement.heading_true?.toFixed(1)}°.`,
+      `Placed by ${by}${placement.anchor_point === 'centre' ? " (its footprint's centre)" : ''}: origin at ` +
+        `${o.lon?.toFixed(6)}, ${o.lat?.toFixed(6)}, footprint's centre at ${c.lon?.toFixed(6)}, ${c.lat?.toFixed(6)}, ` +
+        `heading ${placement.heading_true?.toFixed(1)}°.`,
     );
     for (const note of placement.notes ?? []) lines.push(`Note: ${note}`);
   }
