@@ -126,8 +126,12 @@ async def store_upload(
     max_inflated: int,
     declared_length: int | None = None,
     limits: sandbox.Limits | None = None,
+    quota: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Stream ``chunks`` to disk, check the design, move it in and record it; returns the upload row."""
+    """Stream ``chunks`` to disk, check the design, move it in and record it; returns the upload row.
+
+    ``quota`` (the scene's most uploads and bytes) is checked again as the row is written, atomically.
+    """
     if declared_length is not None and declared_length > max_bytes:
         raise PayloadTooLarge(f"upload of {declared_length:,} bytes exceeds the limit of {max_bytes:,}")
     upload = new_id("u")
@@ -145,7 +149,7 @@ async def store_upload(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
         try:
-            db.uploads.add(upload, scene, name, fmt, size, sha, info)
+            db.uploads.add(upload, scene, name, fmt, size, sha, info, quota)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

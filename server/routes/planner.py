@@ -77,6 +77,7 @@ async def upload(
             ctx.settings.max_inflated_bytes,
             declared,
             uploads.reader_limits(ctx.settings),
+            (ctx.settings.scene_quota_uploads, ctx.settings.scene_quota_bytes),
         )
     except PayloadTooLarge as exc:
         if limit < ctx.settings.max_upload_bytes:  # the quota, not the size limit, stopped it

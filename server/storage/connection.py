@@ -65,6 +65,9 @@ class Dialect(Protocol):
     #: Errors of a broken constraint (answered as :class:`Conflict`) and of an unreachable server (503).
     integrity_errors: tuple[type[Exception], ...]
     unavailable_errors: tuple[type[Exception], ...]
+    #: Appended to a ``SELECT`` inside :meth:`Connection.transaction` to lock the rows it reads until the
+    #: end (PostgreSQL's ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already locks the whole file).
+    for_update: str
 
     def open(self) -> Any:
         """A DB-API connection in autocommit mode."""
@@ -156,6 +159,7 @@ class _SQLite:
     name = "sqlite"
     integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
     unavailable_errors: tuple[type[Exception], ...] = ()  # a full or read-only disk: server.errors tells
+    for_update = ""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -221,6 +225,11 @@ class Connection:
     def kind(self) -> str:
         """``"sqlite"`` or ``"postgres"``."""
         return self.dialect.name
+
+    @property
+    def for_update(self) -> str:
+        """``" FOR UPDATE"`` on PostgreSQL, nothing on SQLite: see :attr:`Dialect.for_update`."""
+        return self.dialect.for_update
 
     @contextmanager
     def connect(self) -> Iterator[Session]:

@@ -186,6 +186,7 @@ class Postgres:
     name = "postgres"
     integrity_errors: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
     unavailable_errors: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+    for_update = " FOR UPDATE"
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -206,7 +207,7 @@ class Postgres:
         try:
             raw = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            reason = " ".join(str(exc).split()) or type(exc).__name__
             raise StorageUnavailable(f"cannot reach the {self.describe()}: {reason}") from None
         raw.adapters.register_dumper(bool, _BoolAsInteger)
         raw.adapters.register_loader("numeric", _NumericAsNumber)

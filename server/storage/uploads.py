@@ -6,7 +6,8 @@ import json
 import time
 from typing import Any
 
-from server.storage.connection import Connection
+from server.errors import InsufficientStorage
+from server.storage.connection import Connection, Session
 from twin.errors import Conflict, NotFound
 
 TOPIC = "uploads"
@@ -36,21 +37,49 @@ class Uploads:
         db.migrate(TOPIC, MIGRATIONS)
 
     def add(
-        self, upload: str, scene: str, filename: str, fmt: str, size: int, sha256: str, info: dict[str, Any]
+        self,
+        upload: str,
+        scene: str,
+        filename: str,
+        fmt: str,
+        size: int,
+        sha256: str,
+        info: dict[str, Any],
+        quota: tuple[int, int] | None = None,
     ) -> None:
-        """Record a stored upload (called after the file has been moved in)."""
-        self.db.exec(
-            "INSERT INTO uploads(id, scene, filename, format, size, sha256, info, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            upload,
-            scene,
-            filename,
-            fmt,
-            size,
-            sha256,
-            json.dumps(info),
-            time.time(),
-        )
+        """Record a stored upload (called after the file has been moved in).
+
+        ``quota`` (most uploads, most bytes of the scene) is checked in the same transaction as the insert,
+        with the scene's row locked, so two uploads arriving at once (on two servers) cannot both pass it:
+        :class:`InsufficientStorage` if this one would.
+        """
+        with self.db.transaction(immediate=True) as s:
+            if quota is not None:
+                self._check_quota(s, scene, size, *quota)
+            s.execute(
+                "INSERT INTO uploads(id, scene, filename, format, size, sha256, info, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                upload,
+                scene,
+                filename,
+                fmt,
+                size,
+                sha256,
+                json.dumps(info),
+                time.time(),
+            )
+
+    def _check_quota(self, s: Session, scene: str, size: int, max_uploads: int, max_bytes: int) -> None:
+        s.one(f"SELECT id FROM scenes WHERE id=?{self.db.for_update}", scene)  # waits for the scene's other uploads
+        row = s.one("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS used FROM uploads WHERE scene=?", scene)
+        n, used = (int(row["n"]), int(row["used"])) if row else (0, 0)
+        if n >= max_uploads:
+            raise InsufficientStorage(f"scene {scene!r} has {n} uploads, its quota; delete some before uploading more")
+        if used + size > max_bytes:
+            raise InsufficientStorage(
+                f"this upload ({size} bytes) would pass scene {scene!r}'s quota ({max_bytes - used} bytes left of "
+                f"{max_bytes}); delete uploads no variant uses"
+            )
 
     def get(self, upload: str) -> dict[str, Any]:
         """One upload."""
