@@ -7,6 +7,7 @@
  */
 import { createTiles } from '../tiles.js';
 import { featureAtHit } from '../picking.js';
+import { t } from '../ui/i18n.js';
 
 /** Context layer ids, in drawing order. */
 export const CONTEXT_LAYERS = ['areas', 'roads', 'trees'];
@@ -67,11 +68,16 @@ export class ContextLayer {
     this.box.id = 'context-layers';
     this.box.hidden = true;
     const legend = document.createElement('legend');
-    legend.textContent = 'Layers';
+    legend.dataset.i18n = 'layers.label';
+    legend.textContent = t('layers.label');
     this.box.append(legend);
-    // In the toolbar, like the Navigation fieldset: a bare child of #ui is fixed at the corner, over the scene list.
+    // In the toolbar, like the Navigation fieldset: a bare child of #ui is fixed at the corner, over the scene
+    // list. It goes on the first row, after the compare controls: at 1280 px the toolbar then keeps to two rows.
     const root = ctx.ui?.root;
-    (root?.querySelector('#toolbar') ?? root ?? document.body).append(this.box);
+    const toolbar = root?.querySelector('#toolbar');
+    const after = toolbar?.querySelector('#split-wrap');
+    if (after) after.after(this.box);
+    else (toolbar ?? root ?? document.body).append(this.box);
   }
 
   dispose() {
@@ -152,7 +158,10 @@ export class ContextLayer {
       input.value = id;
       input.checked = this.shown.get(id);
       input.addEventListener('change', () => this.setVisible(id, input.checked));
-      label.append(input, ` ${id}`);
+      const name = document.createElement('span');
+      name.dataset.i18n = `layers.${id}`;
+      name.textContent = t(`layers.${id}`);
+      label.append(input, ' ', name);
       this.box.append(label);
     }
     this.box.hidden = this.tiles.size === 0;

@@ -12,7 +12,7 @@ export const COLOURS = { idea: '#f2c400', concern: '#e8663d', question: '#4aa3df
 
 const STYLE = `
 #pins-open { margin-left: auto; }
-#pins { left: 8px; top: 96px; max-height: calc(100vh - 240px); width: 340px; overflow: auto; padding: 8px 12px; }
+#pins { left: 8px; top: var(--toolbar-bottom, 96px); max-height: calc(100vh - 240px); width: 340px; overflow: auto; padding: 8px 12px; }
 #pins h2 { font-size: 1.05em; margin: 0 0 6px; }
 #pins-close { float: right; }
 #pins form, #pins .filters { display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: end; margin: 6px 0; }

@@ -11,7 +11,7 @@ import { addDays, localMidnight } from './time.js';
 const WIDTH = 420;
 const HEIGHT = 170;
 const STYLE = `
-#sensor-chart { right: 8px; top: 96px; width: 440px; max-height: 80vh; overflow: auto; padding: 8px 10px; }
+#sensor-chart { right: 8px; top: var(--toolbar-bottom, 96px); width: 440px; max-height: 80vh; overflow: auto; padding: 8px 10px; }
 #sensor-chart h2 { font-size: 1.05em; margin: 0 0 4px; }
 #sensor-chart h3 { font-size: 0.95em; margin: 6px 0 2px; }
 #sensor-chart p { margin: 2px 0; }

@@ -50,6 +50,9 @@ export function attributeRows(properties, lang = language()) {
   return rows;
 }
 
+/** Gap between the toolbar's lower edge and the panels below it (px). */
+const PANEL_GAP = 8;
+
 export class Panel {
   /**
    * @param {HTMLElement} root the #ui element from index.html
@@ -75,6 +78,7 @@ export class Panel {
     on('#info-close', 'click', () => this.h.onCloseInfo());
     on('#enter-vr', 'click', () => this.h.onEnterXR('immersive-vr'));
     on('#enter-ar', 'click', () => this.h.onEnterXR('immersive-ar'));
+    this._trackToolbar();
     const lang = $(root, '#lang');
     for (const code of languages()) lang.append(el('option', { value: code, text: code.toUpperCase() }));
     lang.value = language();
@@ -238,6 +242,19 @@ export class Panel {
   setXrSupport(support) {
     $(this.root, '#enter-vr').hidden = !support.vr;
     $(this.root, '#enter-ar').hidden = !support.ar;
+  }
+
+  /**
+   * Keep `--toolbar-bottom` (CSS) at the toolbar's lower edge plus a gap, so the info panel and the other
+   * panels under the toolbar never overlap it when it wraps to more rows (narrow windows, the Quest browser).
+   */
+  _trackToolbar() {
+    const toolbar = this.root.querySelector('#toolbar');
+    if (!toolbar || typeof document === 'undefined') return;
+    const set = () => document.documentElement.style.setProperty('--toolbar-bottom', `${Math.ceil(toolbar.getBoundingClientRect().bottom) + PANEL_GAP}px`);
+    set();
+    if (typeof ResizeObserver !== 'undefined') new ResizeObserver(set).observe(toolbar);
+    else window.addEventListener('resize', set);
   }
 
   /** @param {'orbit'|'walk'|'measure'} mode */
