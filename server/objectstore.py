@@ -171,6 +171,7 @@ class ObjectTileServer(TileServer):
         deadline = math.inf
         if entry.offloaded and entry.status == 307 and self.presign:
             deadline = time.monotonic() + PRESIGN_SECONDS / 2
+        self._forget(path)  # two requests may have fetched the same file at once: count it once
         self._ready[path] = (build, deadline, entry)
         self._ready_bytes += _cost(entry)
         while self._ready_bytes > self.cache_bytes and len(self._ready) > 1:
