@@ -208,7 +208,28 @@ def build_variants(
     """
     if not scene.variants:
         return []
-    city = _City.of(scene, out, blob_dir, buildings, frame, tree, contents, report, cache)
+    cache = cache if cache is not None else {}
+    footprints = [b.footprint for b in buildings]
+    with_fp = [i for i, f in enumerate(footprints) if f is not None]
+    city = _City(
+        scene,
+        out,
+        blob_dir,
+        buildings,
+        frame,
+        contents,
+        report,
+        cache.setdefault("designs", {}),
+        cache.setdefault("imported", {}),
+        cache.setdefault("tiles", {}),
+        tree,
+        STRtree([footprints[i] for i in with_fp]),
+        with_fp,
+        _owners(tree),
+        {n.key: n for n in tree.walk()},
+        {b.id: i for i, b in enumerate(buildings)},
+        "../../" + blob_prefix(out, blob_dir),
+    )
     infos = []
     n = len(scene.variants)
     for vi, variant in enumerate(scene.variants):
@@ -292,42 +313,6 @@ class _City:
     by_key: dict[str, TileNode]
     index: dict[str, int]
     prefix: str
-
-    @classmethod
-    def of(
-        cls,
-        scene: Scene,
-        out: Path,
-        blob_dir: Path,
-        buildings: Sequence[Building],
-        frame: Frame,
-        tree: TileNode,
-        contents: dict[str, Any],
-        report: Report,
-        cache: dict[str, Any] | None,
-    ) -> _City:
-        cache = cache if cache is not None else {}
-        footprints = [b.footprint for b in buildings]
-        with_fp = [i for i, f in enumerate(footprints) if f is not None]
-        return cls(
-            scene,
-            out,
-            blob_dir,
-            buildings,
-            frame,
-            contents,
-            report,
-            cache.setdefault("designs", {}),
-            cache.setdefault("imported", {}),
-            cache.setdefault("tiles", {}),
-            tree,
-            STRtree([footprints[i] for i in with_fp]),
-            with_fp,
-            _owners(tree),
-            {n.key: n for n in tree.walk()},
-            {b.id: i for i, b in enumerate(buildings)},
-            "../../" + blob_prefix(out, blob_dir),
-        )
 
 
 def _build_variant(
