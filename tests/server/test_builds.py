@@ -13,7 +13,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from buildfolder import box_glb
-from conftest import Env
+from conftest import BOTH, Env
+
+#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
+DATABASES = BOTH
+
 
 BUILDS = "/api/planner/scenes/demo/builds"
 FINAL = ("succeeded", "failed", "cancelled")
@@ -193,3 +197,41 @@ def test_a_design_whose_file_went_missing_fails_only_its_variant(env: Env) -> No
     folder = env.settings.data_dir / "scenes" / "demo" / "builds" / done["id"]
     assert json.loads((folder / "tileset.json").read_text())["asset"]["tilesetVersion"] == "built-1"
     assert [f["id"] for f in json.loads((folder / "scene.json").read_text())["variants_failed"]] == ["gone"]
+
+
+def test_a_placement_off_the_scene_fails_its_variant_in_the_real_builder(tmp_path: Path) -> None:
+    # Issue 20's case: a design stored before placements were checked, anchored thousands of km from the scene.
+    # The sandbox check passes (the file is fine); the builder's variant stage refuses it; the city is built.
+    from conftest import make_settings
+    from fastapi.testclient import TestClient
+
+    from server import cli
+    from server.app import create_app
+
+    settings = make_settings(tmp_path, builder="twin.build:build_scene", build_jobs=1)
+    client = TestClient(create_app(settings))
+    planner = {"Authorization": "Bearer " + cli.token_create(settings, "planner", ["demo"], "p")}
+    up = client.post(
+        "/api/planner/scenes/demo/uploads", params={"filename": "kiosk.glb"}, content=box_glb(6.0), headers=planner
+    ).json()
+    db = client.app.state.db  # type: ignore[attr-defined]
+    for variant, title, (lon, lat) in (("near", "Near", (9.9452, 53.5799)), ("far", "Far", (100.0, 10.0))):
+        db.scenes.put_variant("demo", variant, title, [])
+        db.scenes.put_design("demo", variant, "kiosk", up["id"], "Kiosk", {"lon": lon, "lat": lat})
+
+    class E:  # the minimum of conftest.Env that wait() uses
+        pass
+
+    env = E()
+    env.client, env.planner = client, planner  # type: ignore[attr-defined]
+    done = wait(env, client.post(BUILDS, headers=planner).json()["id"], timeout=120)  # type: ignore[arg-type]
+    assert done["state"] == "succeeded", (done["error"], done["log"])
+    assert done["error"].startswith("variant 'Far' (far) failed: design 'Kiosk', file kiosk.glb: "), done["error"]
+    assert "km from the scene's centre" in done["error"]
+    assert "WARNING twin.variants: variant 'Far' (far) failed" in done["log"]
+    assert "variant 'Near': 'Kiosk' (kiosk.glb); removes " in done["log"]
+    folder = settings.data_dir / "scenes" / "demo" / "builds" / done["id"]
+    scene = json.loads((folder / "scene.json").read_text())
+    assert [v["id"] for v in scene["variants"]] == ["near"] and not (folder / "variants" / "far").exists()
+    assert [f["id"] for f in scene["variants_failed"]] == ["far"]
+    assert json.loads((folder / "report.json").read_text())["variants_failed"] == scene["variants_failed"]
