@@ -224,7 +224,7 @@ def test_a_placement_off_the_scene_fails_its_variant_in_the_real_builder(tmp_pat
 
     env = E()
     env.client, env.planner = client, planner  # type: ignore[attr-defined]
-    done = wait(env, client.post(BUILDS, headers=planner).json()["id"], timeout=120)  # type: ignore[arg-type]
+    done = wait(env, client.post(BUILDS, headers=planner).json()["id"], timeout=120)
     assert done["state"] == "succeeded", (done["error"], done["log"])
     assert done["error"].startswith("variant 'Far' (far) failed: design 'Kiosk', file kiosk.glb: "), done["error"]
     assert "km from the scene's centre" in done["error"]
