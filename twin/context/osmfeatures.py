@@ -172,7 +172,7 @@ def road_width(tags: Mapping[str, str]) -> float | None:
     if width is not None:
         return width
     lanes = number(tags.get("lanes"))
-    highway = tags.get("highway", "")
+    highway = tags.get("highway", "").removesuffix("_link")  # a slip road is as wide as its class
     if lanes is not None and highway in ROAD_WIDTHS:
         return lanes * LANE_WIDTH
     return ROAD_WIDTHS.get(highway) or PATH_WIDTHS.get(highway) or RAIL_WIDTHS.get(tags.get("railway", ""))
@@ -180,7 +180,7 @@ def road_width(tags: Mapping[str, str]) -> float | None:
 
 def line_kind(tags: Mapping[str, str]) -> str | None:
     """``road``, ``path``, ``cycleway``, ``rail``, ``tram`` or ``tree_row``; None for lines not drawn."""
-    highway, railway = tags.get("highway"), tags.get("railway")
+    highway, railway = tags.get("highway", "").removesuffix("_link"), tags.get("railway")
     if tags.get("natural") == "tree_row":
         return "tree_row"
     if off_the_ground(tags) or tags.get("area") == "yes":

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shapely.errors import ShapelyError
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from twin.errors import SourceError
@@ -120,16 +120,27 @@ def _osmium_way(obj: Any, tags: dict[str, str], report: Report) -> OsmElement | 
     """An open or closed way as a line of the nodes the file has; a way cut at the edge is reported."""
     ident = f"way/{obj.id}"
     nodes = list(obj.nodes)
-    coords = [(n.lon, n.lat) for n in nodes if n.location.valid()]
-    if len(coords) < len(nodes):
-        report.count("context_cut_at_edge")
-        if len(coords) < 2:
-            report.skip(ident, CUT_AWAY)
-            return None
-        # The ring of a cut area is no longer closed: it stays a line (a road keeps what is there); the
-        # caller reports it as kept or left out once it knows what the way is.
-        return OsmElement(ident, LineString(coords), tags, cut=True)
-    return OsmElement(ident, LineString(coords), tags) if len(coords) >= 2 else None
+    present = [n.location.valid() for n in nodes]
+    if all(present):
+        coords = [(n.lon, n.lat) for n in nodes]
+        return OsmElement(ident, LineString(coords), tags) if len(coords) >= 2 else None
+    report.count("context_cut_at_edge")
+    # Runs of consecutive nodes inside: a way that leaves the extract and comes back is two pieces, not a
+    # chord across what is missing.
+    runs: list[list[tuple[float, float]]] = [[]]
+    for n, ok in zip(nodes, present, strict=True):
+        if ok:
+            runs[-1].append((n.lon, n.lat))
+        elif runs[-1]:
+            runs.append([])
+    runs = [r for r in runs if len(r) >= 2]
+    if not runs:
+        report.skip(ident, CUT_AWAY)
+        return None
+    # The ring of a cut area is no longer closed: it stays a line (a road keeps what is there); the caller
+    # reports it as kept or left out once it knows what the way is.
+    geometry = LineString(runs[0]) if len(runs) == 1 else MultiLineString(runs)
+    return OsmElement(ident, geometry, tags, cut=True)
 
 
 def _osmium_element(obj: Any, tags: dict[str, str]) -> OsmElement | None:
