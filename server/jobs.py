@@ -190,7 +190,7 @@ def check_designs(settings: Settings, db: Database, build: str, scene: Any) -> t
                 try:
                     check_sandboxed(path, sniff(path), settings.max_inflated_bytes, label, limits)
                 except OSError as exc:  # the stored file went missing or unreadable
-                    raise DesignFailed(spec, f"cannot read the file: {exc.strerror or exc}") from exc
+                    raise DesignFailed.unreadable(spec, exc) from exc
                 except TwinError as exc:
                     raise DesignFailed(spec, str(exc)) from exc
         except DesignFailed as exc:

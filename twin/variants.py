@@ -76,11 +76,18 @@ class DesignFailed(BuildError):
 
     def __init__(self, spec: Any, reason: str) -> None:
         self.design, self.title, self.file = spec.id, spec.title, design_file(spec)
-        # Readers start their messages with the file's name: it is said once, before them.
+        # Readers start their messages with the file's name: it is said once, before them; and the stored
+        # file's path (the server's data folder) never reaches the planner.
         for name in (self.file, Path(spec.file).name):
             reason = reason.removeprefix(f"{name}: ")
+        reason = reason.replace(str(spec.file), self.file).replace(str(Path(spec.file).parent), "")
         self.reason = reason
         super().__init__(f"design {spec.title!r} ({self.file}): {reason}")
+
+    @classmethod
+    def unreadable(cls, spec: Any, exc: OSError) -> DesignFailed:
+        """The stored file went missing or unreadable (its path is not said)."""
+        return cls(spec, f"cannot read the file: {exc.strerror or type(exc).__name__}")
 
 
 def design_file(spec: Any) -> str:
@@ -142,6 +149,8 @@ def place_design(
         raise
     except TwinError as exc:
         raise DesignFailed(spec, str(exc)) from exc
+    except OSError as exc:  # the stored file went unreadable
+        raise DesignFailed.unreadable(spec, exc) from exc
     except Exception as exc:  # a reader library's own error on a hostile file: this design fails, not the city
         log.warning("design %r: %s", spec.id, exc, exc_info=True)
         raise DesignFailed(spec, f"{type(exc).__name__}: {exc}") from exc
@@ -440,7 +449,7 @@ def _place_all(variant: VariantSpec, city: _City, terrain: Any, step: Callable[[
         try:
             key = design_key(spec, city.frame, terrain)
         except OSError as exc:  # the stored file went missing or unreadable since it was placed
-            raise DesignFailed(spec, f"cannot read the file: {exc.strerror or exc}") from exc
+            raise DesignFailed.unreadable(spec, exc) from exc
         hit = city.designs.get(key)
         if hit is None or not (city.blob_dir / hit.uri).exists():
             log.info("variant %r: placing design %r (%s)", variant.title, spec.title, design_file(spec))
