@@ -212,7 +212,7 @@ def build_scene(
         )
         crs, frame, tree, contents = distributed.crs, distributed.frame, distributed.tree, distributed.contents
         report.merge(distributed.report)
-        terrain = None
+        terrain = distributed.terrain
         # Only the stages that need the whole city (designs, context layers) bring its buildings to this process.
         buildings = distributed.buildings() if scene.variants or scene.context is not None else []
         jobs = distributed.workers

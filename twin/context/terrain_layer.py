@@ -232,12 +232,25 @@ def prepare_terrain(
     spec: TerrainSpec, crs: str, buildings: Sequence[Building], z0_height: float, geoid_undulation: float
 ) -> CityTerrain:
     """Read and mesh the terrain under ``buildings`` (working CRS ``crs``)."""
-    started = time.perf_counter()
     with_fp = [b.footprint.bounds for b in buildings if b.footprint is not None]
-    if not with_fp:
-        raise ManifestError("[terrain]: the scene has no footprints to place terrain under")
     b = np.asarray(with_fp)
-    bounds = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+    bounds = (
+        (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())) if with_fp else None
+    )
+    return terrain_under(spec, crs, bounds, z0_height, geoid_undulation)
+
+
+def terrain_under(
+    spec: TerrainSpec,
+    crs: str,
+    bounds: tuple[float, float, float, float] | None,
+    z0_height: float,
+    geoid_undulation: float,
+) -> CityTerrain:
+    """Read and mesh the terrain under the footprints' ``bounds`` (for a build that never holds all buildings)."""
+    started = time.perf_counter()
+    if bounds is None:
+        raise ManifestError("[terrain]: the scene has no footprints to place terrain under")
     terrain = load_terrain(spec, crs, bounds, z0_height, geoid_undulation)
     root, surface = mesh_terrain(terrain.grid, spec)
     info = {**terrain.info, "read_mesh_seconds": round(time.perf_counter() - started, 3)}

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..build import FOOTPRINTS_HEAD, FOOTPRINTS_TAIL, _crs_from
 from ..content import Cancel, Progress, TileContent, encode_tile
+from ..context.terrain_layer import CityTerrain, on_the_ground, terrain_under
 from ..crs import Frame, parse_crs
 from ..errors import BuildError, Cancelled, TwinError
 from ..incremental import code_version
@@ -60,8 +61,8 @@ SCRATCH = Path(".cache") / "dask"
 class DistributedCity:
     """The city built by Dask tasks: what :func:`twin.build.build_scene` needs to finish the build.
 
-    extent : [[minx, miny], [maxx, maxy]] of the footprints (working CRS); parts : (fingerprint, dropped id
-    hashes) of each partition with buildings, in order
+    extent : [[minx, miny], [maxx, maxy]] of the footprints (working CRS); terrain : the scene's, or None;
+    parts : (fingerprint, dropped id hashes) of each partition with buildings, in order
     """
 
     crs: str
@@ -73,11 +74,14 @@ class DistributedCity:
     extent: np.ndarray | None
     workers: int
     scratch: Path
+    terrain: CityTerrain | None = None
     parts: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
     def buildings(self) -> list[Building]:
         """Every building of the city, in the order of a single-machine build (loaded into this process)."""
-        return [b for fp, drop in self.parts for b in load_partition(self.scratch, fp, drop)]
+        return [
+            b for fp, drop in self.parts for b in on_the_ground(self.terrain, load_partition(self.scratch, fp, drop))
+        ]
 
     def write_footprints(self, f: BinaryIO) -> None:
         """Write buildings.geojson from the partitions' shares (the features of a single-machine build, in order)."""
@@ -226,8 +230,6 @@ def build_city(
     previous: Path | None,
 ) -> DistributedCity:
     """Read, tile and encode the scene's buildings on a Dask cluster; the city for the rest of the build."""
-    if scene.terrain is not None:
-        raise BuildError(f"scene {scene.id!r}: a Dask build does not handle [terrain] yet; build without a scheduler")
     crs = _working_crs(scene)
     scratch = Path(out).resolve() / SCRATCH
     earlier = Path(previous).resolve() / SCRATCH if previous is not None else None
@@ -274,11 +276,22 @@ def build_city(
         depth = max(content_level(root, scene.max_tile_side) - 1, 0)
         if depth > 0 and not coarse_enabled():
             raise BuildError(f"{SWITCH}=0: a Dask build joins its nodes through the coarse stand-ins; unset it")
+        ext = [reads[i].extent for i in live if reads[i].extent is not None]
+        extent = np.array([np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)]) if ext else None
+        terrain = None
+        if scene.terrain is not None:  # under the footprints' extent, as a single-machine build reads it
+            (x0, y0), (x1, y1) = extent if extent is not None else ((0.0, 0.0), (0.0, 0.0))
+            bounds = None if extent is None else (float(x0), float(y0), float(x1), float(y1))
+            terrain = terrain_under(scene.terrain, crs, bounds, scene.z0_height, scene.geoid_undulation)
+        ground = client.scatter(terrain, broadcast=True) if terrain is not None else None
         offsets = np.concatenate([[0], np.cumsum(counts)])
         splits = _run(
             client,
             split_partition,
-            [(i, reads[i].fingerprint, drops[i], root, depth, int(offsets[i]), crs, scratch, True) for i in live],
+            [
+                (i, reads[i].fingerprint, drops[i], root, depth, int(offsets[i]), crs, scratch, True, ground)
+                for i in live
+            ],
             "split",
             progress,
             cancel,
@@ -358,7 +371,5 @@ def build_city(
     }
     clock["join"] = time.perf_counter()
     report.info["dask"]["seconds"]["join"] = round(clock["join"] - clock["close"], 2)
-    ext = [reads[i].extent for i in live if reads[i].extent is not None]
-    extent = np.array([np.min([e[0] for e in ext], axis=0), np.max([e[1] for e in ext], axis=0)]) if ext else None
     parts_kept = [(reads[i].fingerprint, drops[i]) for i in live]
-    return DistributedCity(crs, frame, tree, contents, report, total, extent, workers, scratch, parts_kept)
+    return DistributedCity(crs, frame, tree, contents, report, total, extent, workers, scratch, terrain, parts_kept)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..build import REPAIR_CHUNK, building_measures, footprint_lines
 from ..content import TileContent, encode_tile
+from ..context.terrain_layer import CityTerrain, on_the_ground
 from ..crs import Frame, project_building, transformer
 from ..errors import BuildError, TwinError
 from ..records import Building
@@ -164,16 +165,27 @@ class SplitSummary:
 
 
 def split_partition(
-    index: int, fp: str, drop: np.ndarray, root: Bounds, depth: int, offset: int, crs: str, scratch: Path, lines: bool
+    index: int,
+    fp: str,
+    drop: np.ndarray,
+    root: Bounds,
+    depth: int,
+    offset: int,
+    crs: str,
+    scratch: Path,
+    lines: bool,
+    terrain: CityTerrain | None = None,
 ) -> SplitSummary:
     """Bucket a partition's buildings by their depth-``depth`` node (``scratch/buckets/<key>/<index>``).
 
     Each bucket keeps the buildings' indices in the whole city (``offset`` + their order here). With
     ``lines``, also writes the partition's share of buildings.geojson (``scratch/footprints/<index>``).
+    With a ``terrain``, the buildings stand on it first (their ``ground``).
     """
     started = time.perf_counter()
     report = Report()
     buildings, centroids = _kept(scratch, fp, drop, report)
+    buildings = on_the_ground(terrain, buildings)
     keys = np.array(node_keys(centroids, root, depth), dtype=object)
     counts: dict[str, int] = {}
     for key in sorted(set(keys)):
