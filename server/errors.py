@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import sandbox
 from twin import errors as E
+from twin.storage import ObjectStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     TooManyRequests: 429,
     InsufficientStorage: 507,
     StorageUnavailable: 503,
+    ObjectStoreUnavailable: 503,
     E.PermissionDenied: 403,
     E.NotFound: 404,
     E.Conflict: 409,

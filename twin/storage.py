@@ -28,8 +28,15 @@ from .errors import StoreError
 
 #: Names written last, in this order: a reader that sees scene.json sees a whole build.
 LAST = ("tileset.json", "scene.json")
+#: Seconds to connect to the object store, and for one request with its retries.
+CONNECT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 30.0
 #: Parallel uploads of one folder (object stores answer each request in milliseconds; the work is waiting).
 UPLOAD_THREADS = 16
+
+
+class ObjectStoreUnavailable(StoreError):
+    """The object store could not be reached or refused a request (credentials, network, the store down)."""
 
 
 def is_url(target: str | os.PathLike[str]) -> bool:
@@ -67,7 +74,16 @@ class ObjectStorage:
         if self.endpoint:
             config["endpoint"] = self.endpoint
             client["allow_http"] = self.endpoint.startswith("http://")
-        return S3Store(self.bucket, prefix=self.prefix or None, config=config, client_options=client)  # type: ignore[arg-type]
+        # A store that is down must fail a request in seconds (the server answers 503), not retry for minutes.
+        client.update(connect_timeout=timedelta(seconds=CONNECT_TIMEOUT), timeout=timedelta(seconds=REQUEST_TIMEOUT))
+        retry: dict[str, Any] = {"max_retries": 3, "retry_timeout": timedelta(seconds=REQUEST_TIMEOUT)}
+        return S3Store(
+            self.bucket,
+            prefix=self.prefix or None,
+            config=config,  # type: ignore[arg-type]
+            client_options=client,  # type: ignore[arg-type]
+            retry_config=retry,  # type: ignore[arg-type]
+        )
 
     def __repr__(self) -> str:
         return f"ObjectStorage({self.url!r})"
@@ -80,7 +96,7 @@ class ObjectStorage:
         except (NotFoundError, FileNotFoundError) as exc:
             raise FileNotFoundError(f"{self.url}/{key}") from exc
         except BaseError as exc:
-            raise StoreError(f"cannot read {self.url}/{key}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot read {self.url}/{key}: {exc}") from exc
 
     def size(self, key: str) -> int | None:
         """The size of ``key`` in bytes, None if it is absent."""
@@ -89,7 +105,7 @@ class ObjectStorage:
         except (NotFoundError, FileNotFoundError):
             return None
         except BaseError as exc:
-            raise StoreError(f"cannot read {self.url}/{key}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot read {self.url}/{key}: {exc}") from exc
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (a folder: ``scene/builds/b1``), relative to the store's prefix."""
@@ -98,14 +114,14 @@ class ObjectStorage:
                 for meta in chunk:
                     yield str(meta["path"])
         except BaseError as exc:
-            raise StoreError(f"cannot list {self.url}/{prefix}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot list {self.url}/{prefix}: {exc}") from exc
 
     def folders(self, prefix: str = "") -> list[str]:
         """Names of the "folders" directly under ``prefix`` (common prefixes), sorted."""
         try:
             listing = obstore.list_with_delimiter(self.store, prefix.strip("/") or None)
         except BaseError as exc:
-            raise StoreError(f"cannot list {self.url}/{prefix}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot list {self.url}/{prefix}: {exc}") from exc
         return sorted(p.rstrip("/").rpartition("/")[2] for p in listing["common_prefixes"])
 
     def signed_url(self, key: str, seconds: float) -> str:
@@ -115,7 +131,7 @@ class ObjectStorage:
         try:
             return obstore.sign(self.store, "GET", key, timedelta(seconds=seconds))
         except BaseError as exc:
-            raise StoreError(f"cannot sign {self.url}/{key}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot sign {self.url}/{key}: {exc}") from exc
 
     # writing ------------------------------------------------------------------------------------------
     def put(self, key: str, data: bytes) -> None:
@@ -123,7 +139,7 @@ class ObjectStorage:
         try:
             obstore.put(self.store, key, data)
         except BaseError as exc:
-            raise StoreError(f"cannot write {self.url}/{key}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot write {self.url}/{key}: {exc}") from exc
 
     def delete(self, keys: Iterable[str]) -> None:
         """Remove ``keys`` (absent ones are fine)."""
@@ -135,7 +151,7 @@ class ObjectStorage:
         except (NotFoundError, FileNotFoundError):
             pass
         except BaseError as exc:
-            raise StoreError(f"cannot delete under {self.url}: {exc}") from exc
+            raise ObjectStoreUnavailable(f"cannot delete under {self.url}: {exc}") from exc
 
 
 def _rank(rel: str) -> tuple[int, int, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +108,8 @@ def test_reader_during_publish_sees_old_or_new(tmp_path: Path, s3_bucket: str) -
     reader = threading.Thread(target=read)
     reader.start()
     try:
-        for _ in range(2):
-            cli.publish_folder(settings, "demo", tmp_path / "v2")
-            cli.publish_folder(settings, "demo", tmp_path / "v1")
+        cli.publish_folder(settings, "demo", tmp_path / "v2")
+        cli.publish_folder(settings, "demo", tmp_path / "v1")
         cli.publish_folder(settings, "demo", tmp_path / "v2")
     finally:
         done.set()
@@ -253,3 +253,26 @@ def test_twin_build_out_s3_round_trip(tmp_path: Path, s3_bucket: str) -> None:
     client = TestClient(create_app(s3_settings))
     served = client.get("/tiles/demo/tileset.json", headers={"accept-encoding": "identity"})
     assert served.content == storage.get("out/demo/tileset.json")
+
+
+def test_store_down_is_503_in_seconds_and_odd_paths_404(tmp_path: Path, s3_bucket: str) -> None:
+    from liveserver import free_port
+
+    dead = make_settings(tmp_path / "dead", store_url="s3://nowhere/x", s3_endpoint=f"http://127.0.0.1:{free_port()}")
+    client = TestClient(create_app(dead))
+    t = time.monotonic()
+    r = client.get("/tiles/demo/tileset.json")
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/scenes").status_code == 503
+    assert time.monotonic() - t < 20
+    client, settings = _app(tmp_path, s3_bucket)
+    make_build(tmp_path / "v1", "v1")
+    cli.publish_folder(settings, "demo", tmp_path / "v1")
+    for path in (
+        "/tiles/demo/.tileset.json",
+        "/tiles/Demo/tileset.json",
+        "/tiles/demo/blobs/%2e%2e/scene.json",
+        "/tiles/demo/tileset.exe",
+        "/tiles/demo/",
+    ):
+        assert client.get(path).status_code == 404, path
