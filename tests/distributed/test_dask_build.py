@@ -18,6 +18,8 @@ from twin.distributed.settings import DaskSettings
 from twin.errors import BuildError
 from twin.scene import load_scene
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
@@ -70,3 +72,18 @@ def test_bad_partition_names_its_file(tmp_path: Path, scheduler: str) -> None:
     with pytest.raises(BuildError, match=r"partition .*broken\.geojson"):
         build_scene(scene, tmp_path / "out", scheduler=scheduler)
     assert not (tmp_path / "out" / "tileset.json").exists()
+
+
+@pytest.mark.slow
+def test_terrain_scene_with_a_design_is_the_process_pool_build(tmp_path: Path, scheduler: str) -> None:
+    scene = load_scene(ROOT / "scenes" / "bayreuth")  # OSM, SRTM terrain, a design on the slope
+    pool = build_scene(scene, tmp_path / "pool", jobs=1, incremental=False)
+    dask = build_scene(scene, tmp_path / "dask", scheduler=scheduler, incremental=False)
+    assert dask.report.info["terrain"]["tiles"] == pool.report.info["terrain"]["tiles"]
+    for tileset_path in ("tileset.json", "terrain/tileset.json", "variants/house-slope/tileset.json"):
+        mine, theirs = (json.loads((b.out / tileset_path).read_text()) for b in (dask, pool))
+        for data in (mine, theirs):
+            data["asset"].pop("tilesetVersion", None)
+        assert mine == theirs, tileset_path
+    assert blobs(dask.out) == blobs(pool.out)
+    assert (dask.out / "buildings.geojson").read_bytes() == (pool.out / "buildings.geojson").read_bytes()
