@@ -6,7 +6,7 @@ APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1
 # What the benchmarks need besides the test set-up: the load generator and the static server to compare with.
 BENCH_APT := wrk nginx-light
 
-.PHONY: help setup demo test lint typecheck pytest viewer-test fuzz bench bench-quick bench-scale bench-setup clean
+.PHONY: help setup demo test test-postgres lint typecheck pytest viewer-test fuzz bench bench-quick bench-scale bench-setup clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ typecheck: $(VENV)/.stamp ## mypy on twin/ and server/
 
 pytest: setup ## The Python test suite (includes browser tests in headless Chromium)
 	$(BIN)/pytest -q
+
+test-postgres: setup ## The server tests on PostgreSQL in full (CI runs the database-heavy slice of them)
+	TWIN_TEST_POSTGRES=all $(BIN)/pytest -q tests/server -k postgres
 
 viewer-test: viewer/node_modules/.stamp ## Viewer unit tests (vitest)
 	npm test --prefix viewer

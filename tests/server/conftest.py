@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -68,12 +70,26 @@ def make_settings(tmp: Path, **kw: Any) -> Settings:
 
 #: The databases a test module runs against when it sets ``DATABASES = BOTH`` (others: SQLite only).
 BOTH = ("sqlite", "postgres")
+#: For modules whose tests mostly exercise something else (the sandbox, the build worker, visits): their
+#: PostgreSQL variants run with ``TWIN_TEST_POSTGRES=all`` (``make test-postgres``); tests marked
+#: :func:`both_databases` run on both always. Keeps the default run's PostgreSQL time small.
+BOTH_IN_FULL_RUN = ("sqlite", "postgres", "full-run-only")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def both_databases(test: F) -> F:
+    """Run this test on SQLite and PostgreSQL in every run (in a module with ``DATABASES = BOTH_IN_FULL_RUN``)."""
+    test.DATABASES = BOTH  # type: ignore[attr-defined]
+    return test
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run the tests of a module with ``DATABASES = BOTH`` once per database (ids ``[sqlite]``, ``[postgres]``)."""
     if "database" in metafunc.fixturenames:
         databases = getattr(metafunc.function, "DATABASES", getattr(metafunc.module, "DATABASES", None))
+        if databases == BOTH_IN_FULL_RUN:
+            databases = BOTH if os.environ.get("TWIN_TEST_POSTGRES") == "all" else None
         if databases:
             metafunc.parametrize("database", databases, indirect=True)
 

@@ -71,6 +71,15 @@ class PostgresServer:
             con.execute(f"CREATE DATABASE {name} TEMPLATE template0")
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by :meth:`new_database`, ending the sessions still open on it (pooled ones).
+
+        Each database is ~8 MB on disk: dropped after its test, a run's cluster stays small and quick to remove.
+        """
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
 
 def start_server() -> Iterator[PostgresServer]:
     """Start a server for the whole run (the generator of the session fixture); stops it afterwards."""
@@ -102,6 +111,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> str:
-    """A fresh, empty database of the session's server."""
-    return postgres_server.new_database()
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database of the session's server, dropped after the test."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)

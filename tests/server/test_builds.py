@@ -13,10 +13,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from buildfolder import box_glb
-from conftest import BOTH, Env
+from conftest import BOTH_IN_FULL_RUN, Env, both_databases
 
-#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
-DATABASES = BOTH
+#: The tests mostly exercise the build worker: on PostgreSQL in the full run (TWIN_TEST_POSTGRES=all), and those
+#: marked ``both_databases`` in every run (tests/server/conftest.py).
+DATABASES = BOTH_IN_FULL_RUN
 
 
 BUILDS = "/api/planner/scenes/demo/builds"
@@ -41,6 +42,7 @@ def public_version(env: Env) -> str:
     return env.client.get("/tiles/demo/tileset.json").json()["asset"]["tilesetVersion"]
 
 
+@both_databases
 def test_build_preview_publish(env: Env) -> None:
     configure(env, steps=2, delay=0.2)
     up = env.client.post("/api/planner/scenes/demo/uploads", content=box_glb(), headers=env.planner).json()
@@ -78,6 +80,7 @@ def test_failed_build_and_publish_refused(env: Env) -> None:
     assert public_version(env) == "v1"
 
 
+@both_databases
 def test_cancel_and_serialisation(env: Env) -> None:
     configure(env, steps=40, delay=20)
     first = env.client.post(BUILDS, headers=env.planner).json()["id"]

@@ -11,10 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from buildfolder import box_glb
-from conftest import BOTH, Env
+from conftest import BOTH_IN_FULL_RUN, Env, both_databases
 
-#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
-DATABASES = BOTH
+#: The tests mostly exercise the sandbox: on PostgreSQL in the full run (TWIN_TEST_POSTGRES=all), and those
+#: marked ``both_databases`` in every run (tests/server/conftest.py).
+DATABASES = BOTH_IN_FULL_RUN
 
 
 URL = "/api/planner/scenes/demo/uploads"
@@ -38,6 +39,7 @@ def nothing_stored(env: Env) -> None:
     assert env.client.get(URL, headers=env.planner).json() == []
 
 
+@both_databases
 def test_good_glb_upload(env: Env) -> None:
     glb = box_glb(8.0)
     r = env.client.post(URL, params={"filename": "../../house.glb"}, content=glb, headers=env.planner)
@@ -146,6 +148,7 @@ def test_oversize_upload(tmp_path: Path) -> None:
     assert client.get(URL, headers=token).json() == []
 
 
+@both_databases
 def test_variants_and_placement(env: Env) -> None:
     up = env.client.post(URL, content=box_glb(), headers=env.planner).json()
     base = "/api/planner/scenes/demo/variants/proposal"

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiorun
 import pytest
-from conftest import BOTH, Env
+from conftest import BOTH_IN_FULL_RUN, Env
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
@@ -18,8 +18,9 @@ from starlette.websockets import WebSocketDisconnect
 from server.app import create_app
 from server.realtime import service as S
 
-#: Every test here runs on SQLite and on PostgreSQL (tests/server/conftest.py).
-DATABASES = BOTH
+#: The tests exercise the visits' own state (memory or Redis), not the database: on PostgreSQL in the full run only
+#: (TWIN_TEST_POSTGRES=all, tests/server/conftest.py).
+DATABASES = BOTH_IN_FULL_RUN
 
 
 HEAD = [1.0, 1.6, -2.0, 0.0, 0.0, 0.0, 1.0]
