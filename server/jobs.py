@@ -156,7 +156,8 @@ def scene_for_build(db: Database, data_dir: Path, scene_id: str) -> tuple[Any, l
         except _Placement as bad:
             failed.append(failure(v["id"], v["title"], bad.reason, bad.design["id"], bad.design["title"], bad.file))
         else:
-            mine.append(VariantSpec(id=v["id"], title=v["title"], designs=tuple(specs)))
+            removed = tuple(str(b) for b in v.get("removed") or ())
+            mine.append(VariantSpec(id=v["id"], title=v["title"], designs=tuple(specs), removed=removed))
     ids = {v["id"] for v in rows}  # a failed one replaces its manifest variant all the same
     variants = tuple(v for v in scene.variants if v.id not in ids) + tuple(mine)
     return dataclasses.replace(scene, variants=variants), failed

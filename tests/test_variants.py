@@ -71,6 +71,11 @@ anchor = {{ lon = {(minx + maxx) / 2}, lat = {(miny + maxy) / 2} }}
         )
         + """
 [[variants]]
+id = "cleared"
+title = "The plot cleared, no design"
+removed = ["way/78235217", "way/not-in-this-city"]
+
+[[variants]]
 id = "far-away"
 title = "Placed off the globe's far side"
 [[variants.designs]]
@@ -112,10 +117,11 @@ def test_variant_stage_progress_moves_and_the_log_names_what_the_planner_named(
 ) -> None:
     fractions = [f for stage, f in PROGRESS if stage == "variants"]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    # Four variants of one design each (three fail): the stage moves per design, per re-encoded tile of the
-    # good variant (between its design, 1/8, and its end, 1/4) and per variant, not only at its ends.
+    # Five variants (four of one design each, three of which fail, and one without a design): the stage moves
+    # per design, per re-encoded tile of the good variant (between its design, 1/10, and its end, 1/5) and per
+    # variant, not only at its ends.
     inside = {round(f, 3) for f in fractions if 0 < f < 1}
-    assert {0.125, 0.25, 0.5, 0.75} <= inside and any(0.125 < f < 0.25 for f in inside), sorted(inside)
+    assert {0.1, 0.2, 0.4, 0.6, 0.8} <= inside and any(0.1 < f < 0.2 for f in inside), sorted(inside)
     assert "variant 'A house' (house): 1 design(s)" in LOG
     assert "variant 'A house': placing design 'house' (house.glb)" in LOG
     assert any(line.startswith("variant 'Broken broken-glb' (broken-glb) failed") for line in LOG), LOG
@@ -130,7 +136,7 @@ def test_variant_output_is_valid(variant_build: tuple[Path, Path], gltf_validato
 def test_a_bad_design_fails_only_its_variant(variant_build: tuple[Path, Path]) -> None:
     _, out = variant_build
     scene = json.loads((out / "scene.json").read_text())
-    assert [v["id"] for v in scene["variants"]] == ["house"]  # the city and the good variant are built
+    assert [v["id"] for v in scene["variants"]] == ["house", "cleared"]  # the city and the good variants are built
     failed = {f["id"]: f for f in json.loads((out / "report.json").read_text())["variants_failed"]}
     assert set(failed) == {*BROKEN, "far-away"}
     assert scene["variants_failed"] == list(failed.values())
@@ -203,6 +209,20 @@ def test_removed_building_left_its_tile(variant_build: tuple[Path, Path]) -> Non
     assert len(in_city) == 1
     assert in_city[0] not in variant
     assert all(TARGET not in ids(u) for u in variant if "house" not in u and u in variant - set(city) and ids(u))
+
+
+def test_a_variant_removes_the_buildings_it_names_without_a_design(variant_build: tuple[Path, Path]) -> None:
+    _, out = variant_build
+    entry = next(v for v in json.loads((out / "scene.json").read_text())["variants"] if v["id"] == "cleared")
+    assert entry["removed"] == [TARGET]
+    assert entry["removed_unknown"] == ["way/not-in-this-city"]
+    assert entry["designs"] == []
+    tileset = json.loads((out / "variants/cleared/tileset.json").read_text())
+    uris = [u.removeprefix("../../") for u in tile_uris(tileset)]
+    ids = [i for u in uris for i in read_property_table(*read_glb((out / u).read_bytes()))["id"]]
+    assert TARGET not in ids and len(ids) > 100
+    report = json.loads((out / "report.json").read_text())
+    assert report["skipped"]["building to remove not in the scene"] == 1
 
 
 def test_design_metrics_preview_and_placement_report(variant_build: tuple[Path, Path]) -> None:

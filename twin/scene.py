@@ -62,11 +62,16 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class VariantSpec:
-    """A named variant: a set of placed designs (``twin.designs.model.DesignSpec``)."""
+    """A named variant: a set of placed designs (``twin.designs.model.DesignSpec``) and buildings it removes.
+
+    ``removed`` lists existing buildings the variant takes away whatever its designs cover (a demolition, a
+    square cleared); a design's own cut-out and its keep/remove choices come on top.
+    """
 
     id: str
     title: str
     designs: tuple[Any, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,10 @@ def parse_scene(data: dict[str, Any], root: Path, where: str = "scene.toml") -> 
         if not _ID.match(vid) or vid == "existing":
             raise ManifestError(f"{at}: variant id {vid!r} must be a lowercase slug other than 'existing'")
         designs = tuple(_design_spec(d, root, f"{at}.designs[{j}]") for j, d in enumerate(var.get("designs", [])))
-        variants.append(VariantSpec(vid, str(var.get("title", vid)), designs))
+        removed = var.get("removed", [])
+        if not isinstance(removed, list) or not all(isinstance(r, str) and r for r in removed):
+            raise ManifestError(f"{at}: 'removed' must be a list of building ids, got {removed!r}")
+        variants.append(VariantSpec(vid, str(var.get("title", vid)), designs, tuple(removed)))
     if len({v.id for v in variants}) != len(variants):
         raise ManifestError(f"{where}: variant ids must be unique")
     try:

@@ -359,6 +359,12 @@ def _build_variant(
         )
         removed.update(cut.removed)
         partial.extend({"id": bid, "share": round(float(share), 3)} for bid, share in cut.partial)
+    unknown = [bid for bid in variant.removed if bid not in city.index]
+    for bid in unknown:
+        report.skip(bid, "building to remove not in the scene")
+    removed.update(bid for bid in variant.removed if bid in city.index)
+    kept = {bid for bid in removed if bid in variant.removed}
+    partial = [p for p in partial if p["id"] not in kept]
     touched: dict[str, list[str]] = {}
     for bid in removed:
         if bid in city.index and city.index[bid] in city.owner:
@@ -435,6 +441,7 @@ def _build_variant(
             for p in placed
         ],
         "removed": sorted(removed),
+        "removed_unknown": unknown,
         "partial": partial,
         "metrics_delta": metrics_delta(_sum_metrics([p.metrics for p in placed]), removed_buildings),
         "tiles_changed": len(touched),

@@ -25,7 +25,8 @@ def read_gltf(path: Path, fmt: str) -> RawDesign:
     except DesignError:
         raise
     except Exception as exc:  # trimesh raises anything from KeyError to struct.error on broken files
-        raise DesignError(f"{path.name}: unreadable glTF: {exc}") from exc
+        why = str(exc) or f"{type(exc).__name__} in the glTF reader (broken buffers or accessors?)"
+        raise DesignError(f"{path.name}: unreadable glTF: {why}") from exc
     parts: dict[str, dict[str, Any]] = {}
     for node in scene.graph.nodes_geometry:
         _, geom_name = scene.graph[node]
