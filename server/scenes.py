@@ -41,6 +41,7 @@ def public_scene(store: SceneStore, scene: str, base_url: str) -> dict[str, Any]
     info = store.scene_info(scene, _published(store, scene))
     root = f"{base_url.rstrip('/')}/tiles/{scene}/"
     doc = dict(info)
+    doc.pop("variants_failed", None)  # the planner's file names and errors are for the planner page only
     doc["id"] = scene
     doc["tileset_url"] = root + _rel(info.get("tileset"), "tileset.json")
     doc["buildings_url"] = f"{base_url.rstrip('/')}/api/scenes/{scene}/buildings"

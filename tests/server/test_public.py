@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from buildfolder import make_build
 from conftest import Env
+
+from server import cli
 
 PROBLEM = "application/problem+json"
 
@@ -104,3 +108,18 @@ def test_settings_from_config_file(tmp_path: Path, monkeypatch: object) -> None:
     assert (s.port, s.workers, s.data_dir) == (9000, 3, tmp_path / "d")
     monkeypatch.setenv("TWIN_PORT", "9100")  # type: ignore[attr-defined]
     assert load_settings(conf).port == 9100
+
+
+def test_failed_variants_stay_off_the_public_scene(env: Env, tmp_path: Path) -> None:
+    # A build whose scene.json lists a variant that failed (the planner's file name and the reason) is
+    # published: the public scene document leaves the failure out; the planner's page has it.
+    folder = tmp_path / "with-failure"
+    make_build(folder, "v2")
+    info = json.loads((folder / "scene.json").read_text())
+    info["variants_failed"] = [{"id": "bad", "file": "Entwurf_intern_v3.ifc", "error": "unreadable IFC"}]
+    (folder / "scene.json").write_text(json.dumps(info))
+    cli.publish_folder(env.settings, "demo", folder)
+    doc = env.client.get("/api/scenes/demo").json()
+    assert "variants_failed" not in doc and "Entwurf_intern_v3.ifc" not in json.dumps(doc)
+    listed = env.client.get("/api/scenes").json()
+    assert "Entwurf_intern_v3.ifc" not in json.dumps(listed)
