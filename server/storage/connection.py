@@ -16,7 +16,7 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -266,11 +266,18 @@ class Connection:
             finally:
                 self.dialect.bulk(s, False)
 
-    def batch(self, s: Session, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run ``sql`` for every row in one transaction of the bulk session ``s``; returns rows changed."""
+    def batch(
+        self, s: Session, sql: str, rows: Sequence[Sequence[Any]], then: Callable[[Session, int], None] | None = None
+    ) -> int:
+        """Run ``sql`` for every row in one transaction of the bulk session ``s``; returns rows changed.
+
+        ``then(s, changed)`` runs in the same transaction afterwards (what must commit together with the rows).
+        """
         s.raw.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
         try:
             n = s.executemany(sql, rows)
+            if then is not None:
+                then(s, n)
         except BaseException:
             s.raw.execute("ROLLBACK")
             raise

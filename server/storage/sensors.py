@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -262,49 +263,51 @@ class Sensors:
     def add_rows(self, rows: Iterable[tuple[int, int, int, float]], chunk: int = 200_000) -> int:
         """Bulk insert ``(stream key, start, span, result)`` rows, ignoring ones already stored; returns new rows.
 
-        One transaction per ``chunk`` rows, holding the rows and the roll-up of the days they touch.
+        One transaction per ``chunk`` rows, holding the rows and the roll-up of the days they touch, in a bulk
+        session (SQLite's ``synchronous=NORMAL``, PostgreSQL's ``synchronous_commit=off``: a crash loses at most
+        the last chunks, never the database).
         """
         new = 0
-        batch: list[tuple[int, int, int, float]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= chunk:
-                new += self._add_batch(batch)
-                batch = []
-        if batch:
-            new += self._add_batch(batch)
+        sql = "INSERT INTO sensor_observations(stream, start, span, result) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        with self.db.bulk() as s:
+            if isinstance(rows, Sequence):  # slices of a list, not a Python loop over every row
+                for i in range(0, len(rows), chunk):
+                    part = rows[i : i + chunk]
+                    new += self.db.batch(s, sql, part, then=partial(self._roll_up, part))
+                return new
+            batch: list[tuple[int, int, int, float]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= chunk:
+                    new += self.db.batch(s, sql, batch, then=partial(self._roll_up, batch))
+                    batch = []
+            if batch:
+                new += self.db.batch(s, sql, batch, then=partial(self._roll_up, batch))
         return new
 
-    def _add_batch(self, batch: Sequence[tuple[int, int, int, float]]) -> int:
-        with self.db.transaction(immediate=True) as s:
-            stored = s.executemany(
-                "INSERT INTO sensor_observations(stream, start, span, result) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                batch,
+    @staticmethod
+    def _roll_up(batch: Sequence[tuple[int, int, int, float]], s: Session, stored: int) -> None:
+        """Bring the day roll-up up to date with a batch just inserted (in its transaction)."""
+        if stored == 0:
+            return  # all stored before: the roll-up holds them already
+        rows = np.fromiter(batch, dtype=_ROW, count=len(batch))
+        if stored == len(batch):  # all new: add them to what the days hold
+            s.executemany(_DAILY_UPSERT["add"], _daily_rows(day_rollup(rows["stream"], rows["start"], rows["result"])))
+            return
+        # Some were stored already (a repeated or overlapping page): recompute the days touched from the rows.
+        touched = day_rollup(rows["stream"], rows["start"], rows["result"])
+        hours: list[tuple[Any, ...]] = []
+        for stream in np.unique(touched.streams).tolist():
+            days = touched.days[touched.streams == stream]
+            hours += s.tuples(
+                "SELECT stream, start - start % 3600, SUM(result), COUNT(*) FROM sensor_observations "
+                "WHERE stream = ? AND start >= ? AND start < ? GROUP BY stream, start - start % 3600",
+                stream,
+                int(days.min()),
+                int(days.max()) + 86_400,
             )
-            if stored == 0:
-                return 0  # all stored before: the roll-up holds them already
-            rows = np.fromiter(batch, dtype=_ROW, count=len(batch))
-            if stored == len(batch):  # all new: add them to what the days hold
-                s.executemany(
-                    _DAILY_UPSERT["add"], _daily_rows(day_rollup(rows["stream"], rows["start"], rows["result"]))
-                )
-                return stored
-            # Some were stored already (a repeated or overlapping page): recompute the days touched from the rows.
-            touched = day_rollup(rows["stream"], rows["start"], rows["result"])
-            hours: list[tuple[Any, ...]] = []
-            for stream in np.unique(touched.streams).tolist():
-                days = touched.days[touched.streams == stream]
-                hours += s.tuples(
-                    "SELECT stream, start - start % 3600, SUM(result), COUNT(*) FROM sensor_observations "
-                    "WHERE stream = ? AND start >= ? AND start < ? GROUP BY stream, start - start % 3600",
-                    stream,
-                    int(days.min()),
-                    int(days.max()) + 86_400,
-                )
-            a = np.array(hours, dtype=np.float64).reshape(-1, 4)
-            s.executemany(_DAILY_UPSERT["set"], _daily_rows(day_rollup(a[:, 0], a[:, 1], a[:, 2], a[:, 3])))
-            return stored
+        a = np.array(hours, dtype=np.float64).reshape(-1, 4)
+        s.executemany(_DAILY_UPSERT["set"], _daily_rows(day_rollup(a[:, 0], a[:, 1], a[:, 2], a[:, 3])))
 
     def series(self, keys: Sequence[int], start: int, end: int) -> Series:
         """Raw observations of streams ``keys`` starting in ``[start, end)``, ordered by stream and start."""
