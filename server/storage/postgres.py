@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import threading
 from decimal import Decimal
 from functools import lru_cache
@@ -166,6 +167,15 @@ class _Pool:
         return False
 
 
+def _stale(raw: psycopg.Connection[Any]) -> bool:
+    """True if an idle connection has something to read: the server closed it (or sent what we never ask for)."""
+    try:
+        readable, _, _ = select.select([raw.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)
+
+
 _POOLS: dict[str, _Pool] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -202,8 +212,11 @@ class Postgres:
 
     def open(self) -> psycopg.Connection[Any]:
         raw = self.pool.take()
-        if raw is not None and not raw.closed:
-            return raw
+        while raw is not None:
+            if not raw.closed and not _stale(raw):
+                return raw
+            raw.close()  # the server ended it (a restart, an idle timeout): open a new one
+            raw = self.pool.take()
         try:
             raw = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.OperationalError as exc:

@@ -20,6 +20,7 @@ from buildfolder import make_build
 from conftest import BOTH, make_settings
 from fastapi.testclient import TestClient
 from liveserver import free_port
+from pg import PostgresServer
 from typer.testing import CliRunner
 
 from server import cli
@@ -229,3 +230,12 @@ def test_token_commands_against_postgres(tmp_path: Path, postgres_url: str) -> N
     assert runner.invoke(twin_cli.app, ["token", "revoke", str(row["id"])], env=env).exit_code == 0
     assert json.loads(runner.invoke(twin_cli.app, ["token", "list"], env=env).stdout)[0]["revoked"] is not None
     assert not (tmp_path / "twin.db").exists()
+
+
+def test_a_restarted_database_is_used_again(postgres_server: PostgresServer, postgres_url: str) -> None:
+    db = Database(postgres_url)
+    db.scenes.put("demo", "Demo", "")
+    at_once(4, lambda i: db.scenes.get("demo"))  # several connections kept in the process's pool
+    postgres_server.restart()
+    assert [s["id"] for s in db.scenes.all()] == ["demo"]  # the kept ones are stale: new ones are opened
+    assert at_once(4, lambda i: db.scenes.get("demo")["id"]) == ["demo"] * 4
