@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .serverenv import env  # noqa: F401 (the server tests' app fixture, for the API and upload fuzzing)
+from .serverenv import database, env  # noqa: F401 (the server tests' app fixture, for the API and upload fuzzing)
 
 HERE = Path(__file__).parent
 

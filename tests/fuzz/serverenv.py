@@ -27,3 +27,4 @@ def _load() -> ModuleType:
 _server = _load()
 Env = _server.Env
 env = _server.env
+database = _server.database  # env's database: SQLite here (the fuzz tests are not parametrized)
