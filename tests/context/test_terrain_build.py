@@ -60,7 +60,10 @@ def test_buildings_stand_on_the_terrain(built: Path) -> None:
     grounds = np.array([f["properties"].get("ground", 0.0) for f in features])
     # Working z = 0 is 360 m above sea level; the buildings stand between about 340 and 390 m.
     assert len(features) > 500 and grounds.min() < -10.0 and grounds.max() > 10.0
-    assert all(f["properties"]["height"] == 9.0 for f in features)  # heights stay above their own ground
+    # Heights stay above their own ground, not shifted by it: the untyped buildings keep the default 9 m, the
+    # few typed ones their type's height (twin/read/building_types.py), whatever the slope under them.
+    heights = [f["properties"]["height"] for f in features]
+    assert heights.count(9.0) > 500 and all(0.0 < h < 60.0 for h in heights)
     # The city tiles' lowest vertices are the grounds (within Draco's 1 cm steps), in the root frame's z...
     doc = json.loads((built / "tileset.json").read_text())
     lows = []
