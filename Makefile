@@ -84,7 +84,7 @@ bench-setup: setup .stamp-apt-bench ## Install what every benchmark needs (Pytho
 bench: bench-setup ## All benchmarks at full size (about 15 minutes): builder incl. 1M, py3dtiles, serving, viewer budget
 	$(BIN)/python -m bench.build --sizes 100000,1000000
 	-$(BIN)/python bench/viewer_budget.py --out bench/results/viewer_budget.json
-	RESULTS=bench/results/serve.txt bench/serve/run.sh bench/work/demo-out 2 10s
+	RESULTS=bench/results/serve.txt ACCEL=1 bench/serve/run.sh bench/work/demo-out 2 10s
 	$(BIN)/python -m bench.visits --clients 50 --seconds 60 --out bench/results/visits.json
 	$(BIN)/python -m bench.sensors --stations 800 --days 365 --work bench/work --out bench/results/sensors.json
 	$(BIN)/python -m bench.scale --size 1000000
