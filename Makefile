@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1 redis-server postgresql
+APT_PACKAGES := chromium libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libxrender1 redis-server postgresql osmium-tool
 # What the benchmarks need besides the test set-up: the load generator and the static server to compare with.
 BENCH_APT := wrk nginx-light
 

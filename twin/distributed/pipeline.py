@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,7 +42,8 @@ from ..tile.lod import SWITCH
 from ..tile.lod import enabled as coarse_enabled
 from ..tile.quadtree import square_bounds
 from .grid import Bounds, content_level, node_bounds, task_nodes
-from .partitions import plan_partitions
+from .osm_extracts import cut, is_osm_file, pieces
+from .partitions import Partition, plan_partitions, with_extracts
 from .settings import DaskSettings
 from .tasks import (
     NodeSummary,
@@ -62,7 +64,8 @@ class DistributedCity:
     """The city built by Dask tasks: what :func:`twin.build.build_scene` needs to finish the build.
 
     extent : [[minx, miny], [maxx, maxy]] of the footprints (working CRS); terrain : the scene's, or None;
-    parts : (fingerprint, dropped id hashes) of each partition with buildings, in order
+    parts : (fingerprint, dropped id hashes, city indices or None) of each partition with buildings, in
+    order; the indices, of OSM extracts, place its buildings in the city (else they follow the one before)
     """
 
     crs: str
@@ -75,23 +78,51 @@ class DistributedCity:
     workers: int
     scratch: Path
     terrain: CityTerrain | None = None
-    parts: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    parts: list[tuple[str, np.ndarray, np.ndarray | None]] = field(default_factory=list)
 
     def buildings(self) -> list[Building]:
         """Every building of the city, in the order of a single-machine build (loaded into this process)."""
-        return [
-            b for fp, drop in self.parts for b in on_the_ground(self.terrain, load_partition(self.scratch, fp, drop))
-        ]
+        out: list[Building] = []
+        where: list[np.ndarray] = []
+        for fp, drop, index in self.parts:
+            share = on_the_ground(self.terrain, load_partition(self.scratch, fp, drop))
+            where.append(np.arange(len(out), len(out) + len(share)) if index is None else index)
+            out.extend(share)
+        if all(index is None for _, _, index in self.parts):
+            return out
+        return [out[i] for i in np.argsort(np.concatenate(where))]
 
     def write_footprints(self, f: BinaryIO) -> None:
-        """Write buildings.geojson from the partitions' shares (the features of a single-machine build, in order)."""
+        """Write buildings.geojson from the partitions' shares (the features of a single-machine build, in order).
+
+        The shares of OSM extracts (``.ranked``: city index and text of each feature) that follow each other
+        are merged by their indices.
+        """
         f.write(FOOTPRINTS_HEAD)
         comma = b""
-        for path in sorted((self.scratch / "footprints").glob("*")):
-            text = path.read_bytes()
+        ranked: list[tuple[np.ndarray, list[str]]] = []
+
+        def emit(text: bytes) -> None:
+            nonlocal comma
             if text:
                 f.write(comma + text)
                 comma = b","
+
+        def merge() -> None:
+            if ranked:
+                index = np.concatenate([r[0] for r in ranked])
+                lines = [line for r in ranked for line in r[1]]
+                emit(",".join(lines[i] for i in np.argsort(index)).encode())
+                ranked.clear()
+
+        for path in sorted((self.scratch / "footprints").glob("*")):
+            if path.suffix == ".ranked":
+                with path.open("rb") as g:
+                    ranked.append(pickle.load(g))
+                continue
+            merge()
+            emit(path.read_bytes())
+        merge()
         f.write(FOOTPRINTS_TAIL)
 
     def close(self, keep: bool) -> None:
@@ -203,6 +234,60 @@ def _duplicates(reads: Sequence[ReadSummary]) -> list[np.ndarray]:
     return [seen[drop[owner == i]] for i in range(len(reads))]
 
 
+def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskSettings) -> list[Partition]:
+    """``parts`` with every OSM file over ``settings.osm_bytes`` cut into extracts (one task per file)."""
+    big = [
+        p
+        for p in parts
+        if p.rows is None
+        and is_osm_file(p.source.path, p.source.format)
+        and pieces(p.source.path, settings.osm_bytes) > 1
+    ]
+    if not big:
+        return parts
+    shutil.rmtree(scratch / "osm", ignore_errors=True)
+    calls = [
+        (p.source.path, pieces(p.source.path, settings.osm_bytes), scratch / "osm" / f"{p.index:04d}") for p in big
+    ]
+    futures = [client.submit(cut, *args, pure=False) for args in calls]
+    cuts = client.gather(futures)
+    return with_extracts(parts, {p.index: c for p, c in zip(big, cuts, strict=True)})
+
+
+def _city_indices(
+    parts: Sequence[Partition],
+    reads: Sequence[ReadSummary],
+    drops: Sequence[np.ndarray],
+    offsets: np.ndarray,
+    live: Sequence[int],
+) -> dict[int, np.ndarray]:
+    """The city index of every building of the OSM extracts: each source's order, as one read gives it.
+
+    Extracts of one file follow each other; their buildings take the indices from the first one's offset
+    on, ranked by their order keys (less the ids an earlier partition read first).
+    """
+    out: dict[int, np.ndarray] = {}
+    groups: dict[Any, list[int]] = {}
+    for i in live:
+        if parts[i].extract is not None:
+            groups.setdefault((parts[i].source.name, parts[i].source.path), []).append(i)
+    for members in groups.values():
+        keys = []
+        for i in members:
+            order, ids = reads[i].order, reads[i].order_ids
+            if order is None or ids is None:
+                raise BuildError(f"partition {parts[i].describe()}: no order keys")  # not reached
+            keys.append(order[~np.isin(ids, drops[i])] if len(drops[i]) else order)
+        every = np.concatenate(keys)
+        rank = np.empty(len(every), np.int64)
+        rank[np.lexsort((every[:, 1], every[:, 0]))] = np.arange(len(every))
+        start = int(offsets[members[0]])
+        cuts = np.cumsum([0, *(len(k) for k in keys)])
+        for j, i in enumerate(members):
+            out[i] = start + rank[cuts[j] : cuts[j + 1]]
+    return out
+
+
 def _top(root: Bounds, nodes: dict[str, NodeSummary]) -> TileNode:
     """The tree above the tasks' nodes: tiles too wide for content, over the nodes' subtrees."""
     occupied = {k[:d] for k in nodes for d in range(len(k) + 1)}
@@ -241,10 +326,11 @@ def build_city(
     with connect(settings, jobs) as client:
         clock["cluster"] = time.perf_counter()
         workers = len(client.scheduler_info()["workers"])
-        parts = plan_partitions(scene, settings.partition_rows, 2 * workers)
+        parts = _cut_osm(client, plan_partitions(scene, settings.partition_rows, 2 * workers), scratch, settings)
         reads: list[ReadSummary] = _run(
             client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
         )
+        shutil.rmtree(scratch / "osm", ignore_errors=True)
         report = Report()
         clock["read"] = time.perf_counter()
         for r in reads:
@@ -285,11 +371,23 @@ def build_city(
             terrain = terrain_under(scene.terrain, crs, bounds, scene.z0_height, scene.geoid_undulation)
         ground = client.scatter(terrain, broadcast=True) if terrain is not None else None
         offsets = np.concatenate([[0], np.cumsum(counts)])
+        where = _city_indices(parts, reads, drops, offsets, live)
         splits = _run(
             client,
             split_partition,
             [
-                (i, reads[i].fingerprint, drops[i], root, depth, int(offsets[i]), crs, scratch, True, ground)
+                (
+                    i,
+                    reads[i].fingerprint,
+                    drops[i],
+                    root,
+                    depth,
+                    where.get(i, int(offsets[i])),
+                    crs,
+                    scratch,
+                    True,
+                    ground,
+                )
                 for i in live
             ],
             "split",
@@ -353,6 +451,8 @@ def build_city(
         "workers": workers,
         "partitions": len(parts),
         "partitions_reused": sum(r.reused for r in reads),
+        "osm_extracts": sum(p.extract is not None for p in parts),
+        "partitions_with_buildings": len(live),
         "bucket_level": depth,
         "node_levels": sorted({len(k) for k in keys}),
         "nodes": len(nodes),
@@ -371,5 +471,5 @@ def build_city(
     }
     clock["join"] = time.perf_counter()
     report.info["dask"]["seconds"]["join"] = round(clock["join"] - clock["close"], 2)
-    parts_kept = [(reads[i].fingerprint, drops[i]) for i in live]
+    parts_kept = [(reads[i].fingerprint, drops[i], where.get(i)) for i in live]
     return DistributedCity(crs, frame, tree, contents, report, total, extent, workers, scratch, terrain, parts_kept)

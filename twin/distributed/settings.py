@@ -16,7 +16,9 @@ SCHEDULER_ENV, WORKERS_ENV = "TWIN_SCHEDULER", "TWIN_WORKERS"
 PARTITION_ROWS = 50_000
 #: Buildings a tiling task aims at (it takes whole quadtree nodes, so a task holds about this many).
 TASK_BUILDINGS = 25_000
-_KEYS = {"scheduler": str, "workers": int, "partition_rows": int, "task_buildings": int}
+#: Bytes of an OSM file read by one task: a larger file is cut into about size / OSM_BYTES bbox extracts.
+OSM_BYTES = 16 * 1024 * 1024
+_KEYS = {"scheduler": str, "workers": int, "partition_rows": int, "task_buildings": int, "osm_bytes": int}
 _ADDRESS = re.compile(r"^(tcp|tls|ucx|inproc)://\S+$")
 
 
@@ -28,6 +30,7 @@ class DaskSettings:
     workers: int | None = None
     partition_rows: int = PARTITION_ROWS
     task_buildings: int = TASK_BUILDINGS
+    osm_bytes: int = OSM_BYTES
 
     @property
     def local(self) -> bool:
@@ -60,7 +63,7 @@ def dask_settings(
     """The Dask settings of a build, or None for today's process pool (no scheduler named anywhere).
 
     Precedence: the command line (``scheduler``, ``workers``), then ``TWIN_SCHEDULER`` / ``TWIN_WORKERS``, then
-    the manifest's ``[build]`` table (keys: scheduler, workers, partition_rows, task_buildings). Raises
+    the manifest's ``[build]`` table (keys: scheduler, workers, partition_rows, task_buildings, osm_bytes). Raises
     :class:`ManifestError` naming the key for an unknown key or a bad value.
     """
     table = dict(table or {})
@@ -78,4 +81,5 @@ def dask_settings(
         workers=None if count is None else _positive(count, where, "workers"),
         partition_rows=_positive(table.get("partition_rows", PARTITION_ROWS), where, "partition_rows"),
         task_buildings=_positive(table.get("task_buildings", TASK_BUILDINGS), where, "task_buildings"),
+        osm_bytes=_positive(table.get("osm_bytes", OSM_BYTES), where, "osm_bytes"),
     )

@@ -31,6 +31,7 @@ from ..report import Report
 from ..store import adopt_blobs, write_stream_atomic
 from ..tile import Blocks, TileNode, block_buildings, build_quadtree, coarse_parents
 from .grid import Bounds, node_bounds, node_keys
+from .osm_extracts import RepairLog, order_keys
 from .partitions import Partition
 
 
@@ -68,6 +69,8 @@ class ReadSummary:
 
     centroids, extent : (2, 2) [[minx, miny], [maxx, maxy]] of the kept buildings' centroids and footprints
     seen : uint64 hashes of every id read once (in order); kept : which of them became a building
+    order, order_ids : of an OSM extract, the kept buildings' keys into the source's order and their id
+    hashes (:func:`twin.distributed.osm_extracts.order_keys`)
     """
 
     fingerprint: str
@@ -79,6 +82,8 @@ class ReadSummary:
     report: Report
     reused: bool = False
     seconds: float = 0.0
+    order: np.ndarray | None = None
+    order_ids: np.ndarray | None = None
 
 
 def _extent(buildings: Sequence[Building], centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -97,7 +102,7 @@ def read_partition(part: Partition, crs: str, scratch: Path, earlier: Path | Non
         summary: ReadSummary = _load(cached)
         summary.reused, summary.seconds = True, time.perf_counter() - started
         return summary
-    report = Report()
+    report = RepairLog() if part.extract is not None else Report()
     seen: dict[str, None] = {}
     kept_ids: set[str] = set()
     out: list[Building] = []
@@ -126,7 +131,11 @@ def read_partition(part: Partition, crs: str, scratch: Path, earlier: Path | Non
     c, ext = _extent(out, centroids)
     ids = list(seen)
     kept = np.array([i in kept_ids for i in ids], bool)
-    summary = ReadSummary(fp, len(out), c, ext, id_hashes(ids), kept, report, seconds=time.perf_counter() - started)
+    summary = ReadSummary(fp, len(out), c, ext, id_hashes(ids), kept, report)
+    if part.extract is not None and isinstance(report, RepairLog):
+        summary.order = order_keys(part.extract, [b.id for b in out], report.rebuilt)
+        summary.order_ids = id_hashes([b.id for b in out])
+    summary.seconds = time.perf_counter() - started
     _dump(scratch / "parts" / f"{fp}.summary", summary)
     return summary
 
@@ -170,7 +179,7 @@ def split_partition(
     drop: np.ndarray,
     root: Bounds,
     depth: int,
-    offset: int,
+    offset: int | np.ndarray,
     crs: str,
     scratch: Path,
     lines: bool,
@@ -178,8 +187,10 @@ def split_partition(
 ) -> SplitSummary:
     """Bucket a partition's buildings by their depth-``depth`` node (``scratch/buckets/<key>/<index>``).
 
-    Each bucket keeps the buildings' indices in the whole city (``offset`` + their order here). With
-    ``lines``, also writes the partition's share of buildings.geojson (``scratch/footprints/<index>``).
+    Each bucket keeps the buildings' indices in the whole city: ``offset`` + their order here, or
+    ``offset[row]`` where the client gives each building its index (OSM extracts). With ``lines``, also
+    writes the partition's share of buildings.geojson (``scratch/footprints/<index>``; with its indices,
+    ``<index>.ranked``).
     With a ``terrain``, the buildings stand on it first (their ``ground``).
     """
     started = time.perf_counter()
@@ -191,9 +202,15 @@ def split_partition(
     for key in sorted(set(keys)):
         rows = np.flatnonzero(keys == key)
         counts[key] = len(rows)
-        _dump(scratch / "buckets" / key / f"{index:06d}.index", offset + rows)
+        _dump(
+            scratch / "buckets" / key / f"{index:06d}.index", offset + rows if isinstance(offset, int) else offset[rows]
+        )
         _dump(scratch / "buckets" / key / f"{index:06d}", [buildings[i] for i in rows])
-    if lines:
+    if lines and not isinstance(offset, int):
+        tr = transformer(crs, "EPSG:4326")
+        drawn = offset[[i for i, b in enumerate(buildings) if b.footprint is not None]]
+        _dump(scratch / "footprints" / f"{index:06d}.ranked", (drawn, footprint_lines(buildings, tr)))
+    elif lines:
         tr = transformer(crs, "EPSG:4326")
         write_stream_atomic(
             scratch / "footprints" / f"{index:06d}",
