@@ -31,6 +31,7 @@ def test_precedence_command_line_then_environment_then_manifest() -> None:
         ({"scheduler": "local", "workers": 0}, "workers must be a whole number"),
         ({"scheduler": "local", "partition_rows": "many"}, "partition_rows must be a whole number"),
         ({"scheduler": "local", "task_buildings": True}, "task_buildings must be a whole number"),
+        ({"scheduler": "local", "osm_bytes": -1}, "osm_bytes must be a whole number"),
     ],
 )
 def test_bad_build_table_is_a_manifest_error_naming_the_key(table: dict, message: str) -> None:

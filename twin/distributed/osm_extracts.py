@@ -1,11 +1,11 @@
 """OSM files cut into bbox extracts (osmium-tool) so each read task of a Dask build reads only its part.
 
-A first task gets the file's bounds (``osmium fileinfo -e``), lays a regular grid of about ``size /
-osm_bytes`` cells over them and writes one extract per cell, each widened by :data:`MARGIN` degrees, in
-one ``osmium extract --strategy smart`` pass: ways with a node inside come whole, multipolygon relations
-with all their members. A building crossing a cut is in several extracts, but only the one whose cell
-holds its smallest vertex (lexicographic lon, lat: a node of it, so that extract has it whole) keeps it;
-the margin brings the outline or parts around it so ``building:part`` resolution sees them too.
+A first task gets the file's bounds (``osmium fileinfo -e``) and lays a regular grid of about ``size /
+osm_bytes`` cells over them; tasks of :data:`PER_PASS` cells each write one extract per cell, widened by
+:data:`MARGIN` degrees, in one ``osmium extract --strategy smart`` pass over the file: ways with a node inside
+come whole, multipolygon relations with all their members. A building crossing a cut is in several extracts, but
+only the one whose cell holds its smallest vertex (lexicographic lon, lat: a node of it, so that extract has it
+whole) keeps it; the margin brings the outline or parts around it so ``building:part`` resolution sees them too.
 
 The reader's order is restored across extracts by :func:`order_keys`: osmium hands a way's area over as
 the way is read and a multipolygon's once its last member way is, and self-intersecting ways come last,
@@ -40,6 +40,8 @@ from .grid import Bounds
 MARGIN = 0.001
 #: The reason :mod:`twin.read.osm` gives to the ways it rebuilds after the pass (they come last).
 SELF_INTERSECTING = "self-intersecting way"
+#: Extracts written by one osmium pass (one task): osmium's memory grows by about 0.4 GB per extract.
+PER_PASS = 4
 _LAST = 1 << 62
 _INF = math.inf
 
@@ -84,19 +86,22 @@ def grid_cells(bounds: Bounds, count: int) -> list[Bounds]:
     return [(xs[i], ys[j], xs[i + 1], ys[j + 1]) for j in range(ny) for i in range(nx)]
 
 
-def cut(path: Path, count: int, folder: Path) -> list[tuple[Path, Bounds]]:
-    """Cut ``path`` into extracts of about ``count`` cells under ``folder``: (extract, cell) each (a task).
-
-    Returns [] when the file has no nodes (it is then read whole).
-    """
+def plan_cells(path: Path, count: int) -> tuple[Bounds, list[Bounds]] | None:
+    """The file's bounds and about ``count`` grid cells over them (a task); None for a file without nodes."""
     bounds = file_bounds(path)
-    if bounds is None:
-        return []
-    cells = grid_cells(bounds, count)
+    return None if bounds is None else (bounds, grid_cells(bounds, count))
+
+
+def cut_cells(path: Path, bounds: Bounds, cells: Sequence[Bounds], first: int, folder: Path) -> list[Path]:
+    """Write the extracts of ``cells`` (numbered from ``first``) under ``folder`` in one osmium pass (a task).
+
+    osmium keeps id sets per extract (about 0.4 GB each on a file with ids over the whole OSM range,
+    measured in docs/scaleout.md), so a pass takes at most :data:`PER_PASS` cells.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     extracts: list[dict[str, str | list[float]]] = []
     names: list[str] = []
-    for k, (x0, y0, x1, y1) in enumerate(cells):
+    for k, (x0, y0, x1, y1) in enumerate(cells, first):
         box = [
             max(x0, bounds[0]) - MARGIN,
             max(y0, bounds[1]) - MARGIN,
@@ -105,10 +110,25 @@ def cut(path: Path, count: int, folder: Path) -> list[tuple[Path, Bounds]]:
         ]
         names.append(f"{k:04d}.osm.pbf")
         extracts.append({"output": names[-1], "bbox": box})
-    config = folder / "extracts.json"
+    config = folder / f"extracts-{first:04d}.json"
     config.write_text(json.dumps({"directory": str(folder), "extracts": extracts}))
     _osmium("extract", "--strategy", "smart", "--overwrite", "--no-progress", "-c", str(config), str(path))
-    return [(folder / name, cell) for name, cell in zip(names, cells, strict=True)]
+    return [folder / name for name in names]
+
+
+def batches(cells: Sequence[Bounds]) -> list[tuple[int, list[Bounds]]]:
+    """The cells in runs of at most :data:`PER_PASS`: (number of the first, cells) each."""
+    return [(i, list(cells[i : i + PER_PASS])) for i in range(0, len(cells), PER_PASS)]
+
+
+def cut(path: Path, count: int, folder: Path) -> list[tuple[Path, Bounds]]:
+    """Cut ``path`` into extracts of about ``count`` cells under ``folder`` here: (extract, cell) each."""
+    planned = plan_cells(path, count)
+    if planned is None:
+        return []
+    bounds, cells = planned
+    paths = [p for first, run in batches(cells) for p in cut_cells(path, bounds, run, first, folder)]
+    return list(zip(paths, cells, strict=True))
 
 
 def owned(building: Building, cell: Bounds) -> bool:

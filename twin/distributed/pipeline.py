@@ -42,7 +42,7 @@ from ..tile.lod import SWITCH
 from ..tile.lod import enabled as coarse_enabled
 from ..tile.quadtree import square_bounds
 from .grid import Bounds, content_level, node_bounds, task_nodes
-from .osm_extracts import cut, is_osm_file, pieces
+from .osm_extracts import batches, cut_cells, is_osm_file, pieces, plan_cells
 from .partitions import Partition, plan_partitions, with_extracts
 from .settings import DaskSettings
 from .tasks import (
@@ -246,12 +246,26 @@ def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskS
     if not big:
         return parts
     shutil.rmtree(scratch / "osm", ignore_errors=True)
-    calls = [
-        (p.source.path, pieces(p.source.path, settings.osm_bytes), scratch / "osm" / f"{p.index:04d}") for p in big
+    planned = client.gather(
+        [client.submit(plan_cells, p.source.path, pieces(p.source.path, settings.osm_bytes), pure=False) for p in big]
+    )
+    runs = [
+        (p, plan, first, cells)
+        for p, plan in zip(big, planned, strict=True)
+        if plan
+        for first, cells in batches(plan[1])
     ]
-    futures = [client.submit(cut, *args, pure=False) for args in calls]
-    cuts = client.gather(futures)
-    return with_extracts(parts, {p.index: c for p, c in zip(big, cuts, strict=True)})
+    folders = {p.index: scratch / "osm" / f"{p.index:04d}" for p in big}
+    written = client.gather(
+        [
+            client.submit(cut_cells, p.source.path, plan[0], cells, first, folders[p.index], pure=False)
+            for p, plan, first, cells in runs
+        ]
+    )
+    cuts: dict[int, list[tuple[Path, Bounds]]] = {}
+    for (p, _, _, cells), paths in zip(runs, written, strict=True):
+        cuts.setdefault(p.index, []).extend(zip(paths, cells, strict=True))
+    return with_extracts(parts, cuts)
 
 
 def _city_indices(
@@ -327,10 +341,12 @@ def build_city(
         clock["cluster"] = time.perf_counter()
         workers = len(client.scheduler_info()["workers"])
         parts = _cut_osm(client, plan_partitions(scene, settings.partition_rows, 2 * workers), scratch, settings)
-        reads: list[ReadSummary] = _run(
-            client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
-        )
-        shutil.rmtree(scratch / "osm", ignore_errors=True)
+        try:
+            reads: list[ReadSummary] = _run(
+                client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
+            )
+        finally:  # the OSM extracts are read (or the build failed): gone
+            shutil.rmtree(scratch / "osm", ignore_errors=True)
         report = Report()
         clock["read"] = time.perf_counter()
         for r in reads:
