@@ -45,6 +45,11 @@ from twin.variants import DesignFailed, design_file, failure, failure_message, v
 
 log = logging.getLogger(__name__)
 
+#: Builds whose worker this process watches (:func:`_watch`): their watcher records how they died, with the
+#: signal and what they were reading, so :func:`reap` leaves them to it (it would say less, and could win the race
+#: between the worker's end and the watcher's record).
+_watched: set[str] = set()
+
 #: Seconds between progress writes and cancel polls (the database is not a message bus).
 PROGRESS_INTERVAL = 0.25
 CANCEL_INTERVAL = 0.5
@@ -65,21 +70,24 @@ def start_build(settings: Settings, db: Database, scene: str) -> str:
     )
     db.builds.update(build, pid=proc.pid)
     # Wait for the child in a thread so it never lingers as a zombie (which would look alive to reap()).
+    _watched.add(build)
     threading.Thread(target=_watch, args=(proc, db, SceneStore(settings.data_dir), build), daemon=True).start()
     return build
 
 
 def _watch(proc: subprocess.Popen[bytes], db: Database, store: SceneStore, build: str) -> None:
     """Wait for a build worker; one that died by a signal fails its build, naming what it was reading."""
-    code = proc.wait()
-    if code >= 0:
-        return  # it recorded its own outcome (or reap() will, for an exit without one)
     try:
+        code = proc.wait()
+        if code >= 0:
+            return  # it recorded its own outcome (or reap() will, for an exit without one)
         row = db.builds.get(build)
         if row["state"] in ("queued", "running"):
             _fail_dead(db, store, row, crash_message(row, -code))
     except Exception:  # the watcher must never take the server down
         log.exception("recording the death of build worker %s failed", build)
+    finally:
+        _watched.discard(build)
 
 
 def crash_message(row: dict[str, Any], signum: int) -> str:
@@ -124,7 +132,9 @@ def reap(db: Database, store: SceneStore, grace: float = 10.0) -> int:
     """
     n = 0
     for row in db.builds.live():
-        if _alive(row["pid"]) or (row["pid"] is None and time.time() - row["created"] < grace):
+        if row["id"] in _watched or _alive(row["pid"]):
+            continue
+        if row["pid"] is None and time.time() - row["created"] < grace:
             continue
         _fail_dead(db, store, row, "the build worker stopped unexpectedly")
         n += 1

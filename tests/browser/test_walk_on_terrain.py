@@ -60,20 +60,32 @@ def _walk_to(page: Any, point: list[float]) -> None:
     wait_ready(page)
 
 
+def _eye_height(page: Any) -> tuple[float, list[float]]:
+    """The walker's height above the terrain under it, once it has settled (it follows the ground every 0.2 s,
+    so just after finer tiles arrive it may still stand on the coarser ones: give it up to 5 s)."""
+    for _ in range(25):
+        x, y, z = page.evaluate(CAMERA_JS)
+        height = y - _ground(page, [x, y, z])
+        if abs(height - EYE) < 0.15:
+            break
+        page.wait_for_timeout(200)
+    return height, [x, y, z]
+
+
 def test_the_walker_keeps_eye_height_on_the_slope(page: Any, bayreuth: dict[str, Any]) -> None:  # noqa: F811
     origin = bayreuth["scene"]["origin"]
     start = _world(*START, origin["height"], origin)
     _walk_to(page, start)
     heights = []
     for _ in range(3):
-        x, y, z = page.evaluate(CAMERA_JS)
-        heights.append(y - _ground(page, [x, y, z]))
+        height, _ = _eye_height(page)
+        heights.append(height)
         # Walk 25 m ahead (what W does, frame by frame), facing the way the map looked; read the height again.
         page.evaluate("window.__twin.nav._moveBy(0, 25)")
         page.wait_for_function(TERRAIN_READY_JS, timeout=60_000)
         wait_ready(page)
-    x, y, z = page.evaluate(CAMERA_JS)
-    heights.append(y - _ground(page, [x, y, z]))
+    height, (x, y, z) = _eye_height(page)
+    heights.append(height)
     travelled = abs(x - start[0]) + abs(z - start[2])
     assert travelled > 50.0
     assert heights == pytest.approx([EYE] * len(heights), abs=0.15), heights
