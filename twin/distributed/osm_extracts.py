@@ -1,11 +1,12 @@
 """OSM files cut into bbox extracts (osmium-tool) so each read task of a Dask build reads only its part.
 
-A first task gets the file's bounds (``osmium fileinfo -e``) and lays a regular grid of about ``size /
-osm_bytes`` cells over them; tasks of :data:`PER_PASS` cells each write one extract per cell, widened by
-:data:`MARGIN` degrees, in one ``osmium extract --strategy smart`` pass over the file: ways with a node inside
-come whole, multipolygon relations with all their members. A building crossing a cut is in several extracts, but
-only the one whose cell holds its smallest vertex (lexicographic lon, lat: a node of it, so that extract has it
-whole) keeps it; the margin brings the outline or parts around it so ``building:part`` resolution sees them too.
+A first task gets the bounds of the file's buildings (``osmium tags-filter``, ``fileinfo -e``) and lays a
+regular grid of about ``size / osm_bytes`` cells over them; tasks of :data:`PER_PASS` cells each write one
+extract per cell, widened by :data:`MARGIN` degrees, in one ``osmium extract --strategy smart`` pass over the
+file: ways with a node inside come whole, multipolygon relations with all their members. A building crossing a
+cut is in several extracts, but only the one whose cell holds its smallest vertex (lexicographic lon, lat: a
+node of it, so that extract has it whole) keeps it; the margin brings the outline or parts around it so
+``building:part`` resolution sees them too.
 
 The reader's order is restored across extracts by :func:`order_keys`: osmium hands a way's area over as
 the way is read and a multipolygon's once its last member way is, and self-intersecting ways come last,
@@ -40,8 +41,9 @@ from .grid import Bounds
 MARGIN = 0.001
 #: The reason :mod:`twin.read.osm` gives to the ways it rebuilds after the pass (they come last).
 SELF_INTERSECTING = "self-intersecting way"
-#: Extracts written by one osmium pass (one task): osmium's memory grows by about 0.4 GB per extract.
-PER_PASS = 4
+#: Extracts written by one osmium pass (one task): osmium's id sets take about 0.5 GB per extract.
+PER_PASS = 2
+_BUILDING_TAGS = ("nwr/building", "nwr/building:part")
 _LAST = 1 << 62
 _INF = math.inf
 
@@ -67,9 +69,20 @@ def _osmium(*args: str) -> str:
     return done.stdout
 
 
-def file_bounds(path: Path) -> Bounds | None:
-    """The lon/lat bounds of the file's nodes (``osmium fileinfo -e``), None for a file without nodes."""
-    text = _osmium("fileinfo", "-e", "-g", "data.bbox", str(path)).strip().strip("()")
+def building_bounds(path: Path, folder: Path) -> Bounds | None:
+    """The lon/lat bounds of the nodes of the file's buildings, None for a file without any.
+
+    ``osmium tags-filter`` keeps the building ways and relations with the nodes and members they use (a
+    file in ``folder``, removed again), ``osmium fileinfo -e`` gives their bounds: roads reaching far out
+    of a district do not stretch the grid.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / "buildings.osm.pbf"
+    try:
+        _osmium("tags-filter", "--overwrite", "--no-progress", "-o", str(kept), str(path), *_BUILDING_TAGS)
+        text = _osmium("fileinfo", "-e", "-g", "data.bbox", str(kept)).strip().strip("()")
+    finally:
+        kept.unlink(missing_ok=True)
     if not text:
         return None
     x0, y0, x1, y1 = (float(v) for v in text.split(","))
@@ -86,16 +99,16 @@ def grid_cells(bounds: Bounds, count: int) -> list[Bounds]:
     return [(xs[i], ys[j], xs[i + 1], ys[j + 1]) for j in range(ny) for i in range(nx)]
 
 
-def plan_cells(path: Path, count: int) -> tuple[Bounds, list[Bounds]] | None:
-    """The file's bounds and about ``count`` grid cells over them (a task); None for a file without nodes."""
-    bounds = file_bounds(path)
+def plan_cells(path: Path, count: int, folder: Path) -> tuple[Bounds, list[Bounds]] | None:
+    """The buildings' bounds and about ``count`` grid cells over them (a task); None for a file without any."""
+    bounds = building_bounds(path, folder)
     return None if bounds is None else (bounds, grid_cells(bounds, count))
 
 
 def cut_cells(path: Path, bounds: Bounds, cells: Sequence[Bounds], first: int, folder: Path) -> list[Path]:
     """Write the extracts of ``cells`` (numbered from ``first``) under ``folder`` in one osmium pass (a task).
 
-    osmium keeps id sets per extract (about 0.4 GB each on a file with ids over the whole OSM range,
+    osmium keeps id sets per extract (about 0.5 GB each on a file with ids over the whole OSM range,
     measured in docs/scaleout.md), so a pass takes at most :data:`PER_PASS` cells.
     """
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +136,7 @@ def batches(cells: Sequence[Bounds]) -> list[tuple[int, list[Bounds]]]:
 
 def cut(path: Path, count: int, folder: Path) -> list[tuple[Path, Bounds]]:
     """Cut ``path`` into extracts of about ``count`` cells under ``folder`` here: (extract, cell) each."""
-    planned = plan_cells(path, count)
+    planned = plan_cells(path, count, folder)
     if planned is None:
         return []
     bounds, cells = planned

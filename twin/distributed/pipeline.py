@@ -246,8 +246,14 @@ def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskS
     if not big:
         return parts
     shutil.rmtree(scratch / "osm", ignore_errors=True)
+    folders = {p.index: scratch / "osm" / f"{p.index:04d}" for p in big}
     planned = client.gather(
-        [client.submit(plan_cells, p.source.path, pieces(p.source.path, settings.osm_bytes), pure=False) for p in big]
+        [
+            client.submit(
+                plan_cells, p.source.path, pieces(p.source.path, settings.osm_bytes), folders[p.index], pure=False
+            )
+            for p in big
+        ]
     )
     runs = [
         (p, plan, first, cells)
@@ -255,7 +261,6 @@ def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskS
         if plan
         for first, cells in batches(plan[1])
     ]
-    folders = {p.index: scratch / "osm" / f"{p.index:04d}" for p in big}
     written = client.gather(
         [
             client.submit(cut_cells, p.source.path, plan[0], cells, first, folders[p.index], pure=False)
