@@ -1,5 +1,6 @@
 """OSM files cut into bbox extracts for a Dask build (twin/distributed/osm_extracts.py): the tileset, blobs and
-buildings.geojson of the process-pool build, no worker reading the whole file, the extracts gone afterwards."""
+buildings.geojson of the process-pool build, no worker reading the whole file, the extracts gone afterwards and
+not cut again for a rebuild."""
 
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ def osm_scene(folder: Path, osm: Path, osm_bytes: int) -> Path:
 def test_osm_extracts_build_the_process_pool_build(tmp_path: Path) -> None:
     scene = load_scene(osm_scene(tmp_path / "scene", OSM, OSM.stat().st_size // 6))
     pool = build_scene(scene, tmp_path / "pool", jobs=1, incremental=False)
-    dask = build_scene(scene, tmp_path / "dask", scheduler="local", jobs=2, incremental=False)
+    dask = build_scene(scene, tmp_path / "dask", scheduler="local", jobs=2)
     info = dask.report.info["dask"]
-    assert info["osm_extracts"] >= 6 and info["partitions"] == info["osm_extracts"]
+    assert info["osm_extracts"] >= 6 and info["partitions"] == info["osm_extracts"] == info["osm_extracts_written"]
     assert info["partitions_with_buildings"] >= 3
     assert tileset(dask.out) == tileset(pool.out)
     assert blobs(dask.out) == blobs(pool.out)
@@ -46,6 +47,11 @@ def test_osm_extracts_build_the_process_pool_build(tmp_path: Path) -> None:
     assert dask.report.counts["read"] == pool.report.counts["read"]
     assert dask.report.counts["written"] == pool.report.counts["written"]
     assert not (dask.out / SCRATCH / "osm").exists()  # the extracts are removed once read
+    # A rebuild of the unchanged file reuses every extract's read and writes no extract again.
+    again = build_scene(scene, tmp_path / "dask", scheduler="local", jobs=2, previous=tmp_path / "dask")
+    info = again.report.info["dask"]
+    assert info["osm_extracts_written"] == 0 and info["partitions_reused"] == info["partitions"] >= 6
+    assert tileset(again.out) == tileset(pool.out) and blobs(again.out) == blobs(pool.out)
 
 
 def test_no_extract_holds_the_whole_file(tmp_path: Path) -> None:

@@ -121,12 +121,17 @@ def cut_cells(path: Path, bounds: Bounds, cells: Sequence[Bounds], first: int, f
             min(x1, bounds[2]) + MARGIN,
             min(y1, bounds[3]) + MARGIN,
         ]
-        names.append(f"{k:04d}.osm.pbf")
+        names.append(extract_path(folder, k).name)
         extracts.append({"output": names[-1], "bbox": box})
     config = folder / f"extracts-{first:04d}.json"
     config.write_text(json.dumps({"directory": str(folder), "extracts": extracts}))
     _osmium("extract", "--strategy", "smart", "--overwrite", "--no-progress", "-c", str(config), str(path))
     return [folder / name for name in names]
+
+
+def extract_path(folder: Path, k: int) -> Path:
+    """Where :func:`cut_cells` writes the extract of cell ``k``."""
+    return folder / f"{k:04d}.osm.pbf"
 
 
 def batches(cells: Sequence[Bounds]) -> list[tuple[int, list[Bounds]]]:

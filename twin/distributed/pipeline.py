@@ -20,7 +20,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,12 +42,13 @@ from ..tile.lod import SWITCH
 from ..tile.lod import enabled as coarse_enabled
 from ..tile.quadtree import square_bounds
 from .grid import Bounds, content_level, node_bounds, task_nodes
-from .osm_extracts import batches, cut_cells, is_osm_file, pieces, plan_cells
+from .osm_extracts import batches, cut_cells, extract_path, is_osm_file, pieces, plan_cells
 from .partitions import Partition, plan_partitions, with_extracts
 from .settings import DaskSettings
 from .tasks import (
     NodeSummary,
     ReadSummary,
+    is_read,
     load_partition,
     partition_extent,
     read_partition,
@@ -234,8 +235,14 @@ def _duplicates(reads: Sequence[ReadSummary]) -> list[np.ndarray]:
     return [seen[drop[owner == i]] for i in range(len(reads))]
 
 
-def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskSettings) -> list[Partition]:
-    """``parts`` with every OSM file over ``settings.osm_bytes`` cut into extracts (one task per file)."""
+def _cut_osm(
+    client: Any, parts: list[Partition], scratch: Path, settings: DaskSettings, is_read: Callable[[Partition], bool]
+) -> tuple[list[Partition], int]:
+    """``parts`` with every OSM file over ``settings.osm_bytes`` cut into extracts, and how many were written.
+
+    A task plans each file's cells, tasks of a few cells write the extracts; a run whose extracts are all
+    ``is_read`` already (a rebuild of an unchanged file) is not written again.
+    """
     big = [
         p
         for p in parts
@@ -244,7 +251,7 @@ def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskS
         and pieces(p.source.path, settings.osm_bytes) > 1
     ]
     if not big:
-        return parts
+        return parts, 0
     shutil.rmtree(scratch / "osm", ignore_errors=True)
     folders = {p.index: scratch / "osm" / f"{p.index:04d}" for p in big}
     planned = client.gather(
@@ -261,16 +268,26 @@ def _cut_osm(client: Any, parts: list[Partition], scratch: Path, settings: DaskS
         if plan
         for first, cells in batches(plan[1])
     ]
-    written = client.gather(
+    todo = [
+        run
+        for run in runs
+        if not all(
+            is_read(replace(run[0], extract=extract_path(folders[run[0].index], k), cell=cell))
+            for k, cell in enumerate(run[3], run[2])
+        )
+    ]
+    client.gather(
         [
             client.submit(cut_cells, p.source.path, plan[0], cells, first, folders[p.index], pure=False)
-            for p, plan, first, cells in runs
+            for p, plan, first, cells in todo
         ]
     )
     cuts: dict[int, list[tuple[Path, Bounds]]] = {}
-    for (p, _, _, cells), paths in zip(runs, written, strict=True):
-        cuts.setdefault(p.index, []).extend(zip(paths, cells, strict=True))
-    return with_extracts(parts, cuts)
+    for p, _, first, cells in runs:
+        cuts.setdefault(p.index, []).extend(
+            (extract_path(folders[p.index], k), cell) for k, cell in enumerate(cells, first)
+        )
+    return with_extracts(parts, cuts), sum(len(run[3]) for run in todo)
 
 
 def _city_indices(
@@ -345,7 +362,13 @@ def build_city(
     with connect(settings, jobs) as client:
         clock["cluster"] = time.perf_counter()
         workers = len(client.scheduler_info()["workers"])
-        parts = _cut_osm(client, plan_partitions(scene, settings.partition_rows, 2 * workers), scratch, settings)
+        parts, extracts_written = _cut_osm(
+            client,
+            plan_partitions(scene, settings.partition_rows, 2 * workers),
+            scratch,
+            settings,
+            lambda p: is_read(p, crs, scratch, earlier, salt),
+        )
         try:
             reads: list[ReadSummary] = _run(
                 client, read_partition, [(p, crs, scratch, earlier, salt) for p in parts], "read", progress, cancel
@@ -473,6 +496,7 @@ def build_city(
         "partitions": len(parts),
         "partitions_reused": sum(r.reused for r in reads),
         "osm_extracts": sum(p.extract is not None for p in parts),
+        "osm_extracts_written": extracts_written,
         "partitions_with_buildings": len(live),
         "bucket_level": depth,
         "node_levels": sorted({len(k) for k in keys}),

@@ -93,6 +93,16 @@ def _extent(buildings: Sequence[Building], centroids: np.ndarray) -> tuple[np.nd
     return c, ext
 
 
+def is_read(part: Partition, crs: str, scratch: Path, earlier: Path | None, salt: str) -> bool:
+    """True when :func:`read_partition` would reuse a stored read of ``part`` (here or in ``earlier``)."""
+    fp = part.fingerprint(f"{salt}|{crs}")
+    return any(
+        (folder / "parts" / f"{fp}.summary").exists() and (folder / "parts" / f"{fp}.pickle").exists()
+        for folder in (scratch, earlier)
+        if folder is not None
+    )
+
+
 def read_partition(part: Partition, crs: str, scratch: Path, earlier: Path | None, salt: str) -> ReadSummary:
     """Read, project and repair a partition into ``scratch/parts/<fingerprint>.pickle``; its summary."""
     started = time.perf_counter()
