@@ -77,3 +77,17 @@ def test_no_content_in_tiles_too_wide_for_centimetre_quantisation() -> None:
     for node in with_content:
         assert node.bounds[2] - node.bounds[0] <= MAX_CONTENT_SIDE
     assert len(tree.members) == 0 and tree.geometric_error >= 4000
+
+
+def test_a_building_heavier_than_the_budget_is_a_tile_of_its_own() -> None:
+    # Two buildings 400 m apart in tiles of at most 100 m: each ends alone in a small tile, one of them heavier
+    # than the whole budget (a large OSM outline with many parts). It was a crash of the whole build
+    # ("zero-size array to reduction operation maximum"): nothing was left for the tile's children.
+    centroids = np.array([[0.0, 0.0], [400.0, 400.0]])
+    tree = build_quadtree(
+        centroids, np.array([2.0, 1.0]), np.array([30.0, 5.0]), np.array([900.0, 10.0]), 400, max_content_side=100
+    )
+    leaves = [n for n in tree.walk() if len(n.members)]
+    assert sorted(int(i) for n in leaves for i in n.members) == [0, 1]
+    heavy = next(n for n in leaves if 0 in n.members)
+    assert list(heavy.members) == [0] and heavy.children == []

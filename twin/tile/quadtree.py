@@ -120,6 +120,8 @@ def _node(
     # Keep the most important buildings that fit (at least one, however heavy); none in too wide a tile.
     keep = 0 if too_wide else max(int(np.searchsorted(cumulative, budget, side="right")), 1)
     members, rest = idx[:keep], idx[keep:]
+    if len(rest) == 0:  # one building heavier than the budget and nothing else here: it is a tile of its own
+        return TileNode(key, bounds, np.sort(members))
     mx, my = (minx + maxx) / 2.0, (miny + maxy) / 2.0
     east = centroids[rest, 0] >= mx
     north = centroids[rest, 1] >= my
