@@ -196,6 +196,7 @@ def build_scene(
     dask = dask_settings(scene.build, scheduler=scheduler, workers=workers, where=f"scene {scene.id!r}: [build]")
     state = load_state(previous, scene, blob_dir, compress) if previous is not None and dask is None else None
     distributed = None
+    context_cache: dict[str, Any] | None = None  # the street context layers of an earlier build (incremental)
     if dask is not None:
         from .distributed.pipeline import build_city
 
@@ -221,6 +222,7 @@ def build_scene(
         report.merge(state.report)
         report.count("base_reused")
         terrain = scene_terrain(scene, crs, buildings)
+        context_cache = state.variants.setdefault("context", {})
     else:
         buildings, crs = collect_buildings(scene, report, cancel)
         terrain = scene_terrain(scene, crs, buildings)
@@ -261,6 +263,7 @@ def build_scene(
             base_report,
             state.variants if state is not None else {},
         )
+        context_cache = state.variants["context"] = {}  # the city changed: its context is made again
     out.mkdir(parents=True, exist_ok=True)
 
     features = distributed.features if distributed is not None else len(buildings)
@@ -289,6 +292,7 @@ def build_scene(
         report,
         compress=compress,
         version=build_id,
+        cache=context_cache,
     )
 
     progress("variants", 0.0)

@@ -91,12 +91,16 @@ def load_state(previous: Path, scene: Scene, blob_dir: Path, compress: bool) -> 
     ):
         # Sources or settings changed (or blobs are gone): placed designs may still be reused, tiles not.
         state.variants.pop("tiles", None)
+        state.variants.pop("context", None)
         state.buildings = []
         return state
     tiles = state.variants.get("tiles", {})
     for key, content in list(tiles.items()):
         if content is not None and not adopt_blobs([content.uri], src, blob_dir):
             del tiles[key]
+    context = state.variants.get("context")  # the street context layers' tilesets and blobs (build_context)
+    if context and not adopt_blobs(context.get("blobs", []), src, blob_dir):
+        state.variants.pop("context", None)
     return state
     # The earlier build's blobs may live elsewhere (the server gives every build its own folder).
     src = Path(state.blob_dir) if state.blob_dir and Path(state.blob_dir).is_dir() else Path(previous) / "blobs"

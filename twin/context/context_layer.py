@@ -416,20 +416,52 @@ def trees_tiles(trees: Trees, frame: Frame) -> dict[str, ContextContent]:
 
 def _store(
     layer: str, contents: Mapping[str, ContextContent], frame: Frame, out: Path, blob_dir: Path, version: str
-) -> tuple[dict[str, Any], set[str]]:
+) -> tuple[dict[str, Any], set[str], dict[str, Any], str]:
+    """Write a layer's blobs and tileset.json; its figures, blob names, tileset document and blob prefix."""
     layer_dir = out / layer
-    prefix = os.path.relpath(blob_dir.resolve(), layer_dir.resolve()).replace(os.sep, "/") + "/"
+    prefix = _blob_prefix(layer_dir, blob_dir)
     names = {key: write_blob(blob_dir, c.glb) for key, c in contents.items()}
     tileset = context_tileset(contents, {k: prefix + n for k, n in names.items()}, frame, NEAR.get(layer))
     tileset.tileset_version = version
-    write_json_atomic(layer_dir / "tileset.json", tileset.to_dict())
+    doc = tileset.to_dict()
+    write_json_atomic(layer_dir / "tileset.json", doc)
     figures = {
         "tiles": len(contents),
         "features": sum(c.features for c in contents.values()),
         "triangles": sum(c.triangles for c in contents.values()),
         "bytes": sum(len(c.glb) for c in contents.values()),
     }
-    return figures, set(names.values())
+    return figures, set(names.values()), doc, prefix
+
+
+def _blob_prefix(layer_dir: Path, blob_dir: Path) -> str:
+    return os.path.relpath(blob_dir.resolve(), layer_dir.resolve()).replace(os.sep, "/") + "/"
+
+
+def _reprefixed(node: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A copy of a tileset node whose content URIs start with ``new`` instead of ``old`` (the blob folder moved)."""
+    out = dict(node)
+    content = node.get("content")
+    if isinstance(content, dict) and str(content.get("uri", "")).startswith(old):
+        out["content"] = {**content, "uri": new + content["uri"][len(old) :]}
+    if node.get("children"):
+        out["children"] = [_reprefixed(c, old, new) for c in node["children"]]
+    return out
+
+
+def reuse_context(cache: dict[str, Any], out: Path, blob_dir: Path, version: str) -> list[dict[str, Any]]:
+    """Write the context tilesets an earlier build made (``cache`` from :func:`build_context`) into ``out``.
+
+    The blobs are the earlier build's (the incremental state adopts them into ``blob_dir``); only the tilesets'
+    blob prefix and version change. Returns the scene.json ``layers`` entries.
+    """
+    for name, (doc, prefix) in cache["tilesets"].items():
+        layer_dir = out / name
+        new = dict(doc)
+        new["root"] = _reprefixed(doc["root"], prefix, _blob_prefix(layer_dir, blob_dir))
+        new["asset"] = {**doc.get("asset", {}), "tilesetVersion": version}
+        write_json_atomic(layer_dir / "tileset.json", new)
+    return [dict(layer) for layer in cache["layers"]]
 
 
 def write_context(
@@ -452,6 +484,7 @@ def write_context(
     layers: list[dict[str, Any]] = []
     info: dict[str, Any] = {"read_seconds": context.read_seconds}
     blobs: set[str] = set()
+    tilesets: dict[str, tuple[dict[str, Any], str]] = {}
     builders: list[tuple[str, bool, Callable[[], dict[str, ContextContent]]]] = [
         ("roads", spec.roads, lambda: roads_tiles(context.lines, grid, frame, compress, avoid)),
         ("areas", spec.areas, lambda: areas_tiles(context.areas, grid, frame, compress)),
@@ -464,11 +497,13 @@ def write_context(
         contents = build()
         if not contents:
             continue
-        figures, used = _store(name, contents, frame, out, blob_dir, version)
+        figures, used, doc, prefix = _store(name, contents, frame, out, blob_dir, version)
         figures["seconds"] = round(time.perf_counter() - started, 3)
         info[name] = figures
         blobs |= used
+        tilesets[name] = (doc, prefix)
         layers.append({"id": name, "tileset": f"{name}/tileset.json", "features": figures["features"]})
+    info["tilesets"] = tilesets
     return layers, info, blobs
 
 
@@ -490,11 +525,19 @@ def build_context(
     *,
     compress: bool = True,
     version: str = "",
+    cache: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The build's context layers around the buildings' ``footprints``: scene.json ``layers`` entries.
 
     Figures per layer (tiles, features, triangles, bytes, seconds) go to ``report.info["context"]``.
+    cache : the incremental state's entry for the context (valid while the sources, terrain and settings that
+        shape the city are unchanged, which its caller checks): an entry for the same ``[context]`` settings
+        is reused without reading or meshing anything; otherwise it is filled with this build's layers
     """
+    key = repr(scene.context)
+    if cache is not None and cache.get("key") == key:
+        report.info["context"] = {**cache["info"], "reused": True}
+        return reuse_context(cache, out, blob_dir, version)
     polygons = [f for f in footprints if f is not None]
     if not polygons:
         return []
@@ -504,8 +547,12 @@ def build_context(
     if context is None:
         return []
     avoid = shapely.union_all(np.array(polygons, dtype=object))
-    layers, info, _ = write_context(
+    layers, info, blobs = write_context(
         context, scene.context, frame, grid, out, blob_dir, avoid=avoid, compress=compress, version=version
     )
+    tilesets = info.pop("tilesets")
     report.info["context"] = info
+    if cache is not None:
+        cache.clear()
+        cache.update(key=key, layers=layers, info=info, tilesets=tilesets, blobs=sorted(blobs))
     return layers
