@@ -166,7 +166,17 @@ class _SQLite:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
+            # Switching a new file to WAL needs it to itself, and SQLite does not wait for that (the busy
+            # timeout does not cover it): processes opening one new file at once retry, briefly.
+            deadline = time.monotonic() + 30.0
+            while True:
+                try:
+                    con.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
         finally:
             con.close()
 
